@@ -1,0 +1,104 @@
+# Presidio: build, ISO, runners and tests. `make help` lists the targets.
+
+BUILD := build
+CC := gcc
+HOST_CC := gcc
+FUZZ_CC := clang
+
+ARCH_CFLAGS := -m64 -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone \
+	-mgeneral-regs-only -mno-sse -mno-mmx -mno-avx -mcmodel=small \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-delete-null-pointer-checks \
+	-fno-asynchronous-unwind-tables -fno-strict-aliasing
+WARN_CFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter
+CFLAGS := -std=gnu11 -O2 -g $(ARCH_CFLAGS) $(WARN_CFLAGS) -I. -MMD -MP
+ASFLAGS := -m64 -ffreestanding -fno-pic -fno-pie -I. -MMD -MP -g
+LDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=0x1000 \
+	-Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack
+
+SRC_DIRS := boot arch/x86 mm drivers lib vmm
+C_SOURCES := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
+S_SOURCES := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.S))
+OBJECTS := $(patsubst %,$(BUILD)/obj/%.o,$(S_SOURCES) $(C_SOURCES))
+
+HOST_CFLAGS := -std=gnu11 -g -O1 -I. -DHOST_TEST -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror -MMD -MP
+UNIT_SOURCES := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SOURCES))
+FUZZ_SOURCES := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SOURCES))
+
+ISO := $(BUILD)/presidio.iso
+ELF := $(BUILD)/presidio.elf
+
+.PHONY: all iso run run-uefi run-bochs test unit-tests fuzz-targets fuzz deps clean help size
+
+all: $(ELF)
+
+$(ELF): $(OBJECTS) linker.ld
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJECTS)
+
+$(BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) -c $< -o $@
+
+$(ISO): $(ELF) iso/grub.cfg tools/mkiso.sh
+	tools/mkiso.sh $(ELF) $@
+
+iso: $(ISO)
+
+size: $(ELF)
+	size $(ELF)
+
+deps:
+	tools/deps.sh
+
+run: deps
+	$(MAKE) iso
+	tools/run-qemu.sh $(ISO)
+
+run-uefi: deps
+	$(MAKE) iso
+	tools/run-qemu.sh --uefi $(ISO)
+
+run-bochs: deps
+	$(MAKE) iso
+	tools/run-bochs.sh $(ISO) $(BOCHS_CPU)
+
+$(BUILD)/unit/%: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $< -lcmocka -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -I. -DHOST_TEST -fsanitize=fuzzer,address,undefined -MMD -MP $< -o $@
+
+unit-tests: $(UNIT_TESTS)
+
+fuzz-targets: $(FUZZ_TARGETS)
+
+test: deps
+	$(MAKE) all iso unit-tests fuzz-targets
+	tests/run.sh
+
+# Longer fuzzing than `make test` does.
+fuzz: deps fuzz-targets
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/run.sh --fuzz-only
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make            build build/presidio.elf"
+	@echo "make iso        build build/presidio.iso (GRUB2, BIOS + UEFI)"
+	@echo "make run        boot the ISO in QEMU (nested KVM if usable, else TCG AMD-V)"
+	@echo "make run-uefi   the same on OVMF"
+	@echo "make run-bochs  boot the ISO in Bochs (VT-x; BOCHS_CPU=core2_penryn_t9600 for no EPT)"
+	@echo "make test       unit tests, fuzzers and every boot scenario"
+	@echo "make fuzz       run the fuzz targets longer (FUZZ_SECONDS, default 600)"
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+/*
+ * Per-CPU data, reached only through this_cpu() (GS base points at the
+ * CPU's struct percpu, whose first field points at itself).
+ */
+#pragma once
+#include "lib/types.h"
+#include "arch/x86/gdt.h"
+
+#define MAX_CPUS 64
+#define IST_STACK_SIZE (16 * 1024)
+
+enum ist_index {
+	IST_NMI = 1,
+	IST_DOUBLE_FAULT = 2,
+	IST_MACHINE_CHECK = 3,
+	IST_COUNT = 3,
+};
+
+struct percpu {
+	struct percpu *self; /* must stay first: this_cpu() reads %gs:0 */
+	u32 index;
+	u32 apic_id;
+	struct tss64 tss;
+	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+	u8 *ist_stack_top[IST_COUNT + 1];
+};
+_Static_assert(__builtin_offsetof(struct percpu, self) == 0, "this_cpu() reads %gs:0");
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+/* Sets up the boot CPU's per-CPU block, GDT, TSS and GS base. */
+void percpu_init_boot_cpu(void);

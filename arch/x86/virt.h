@@ -1,0 +1,47 @@
+/*
+ * Hardware virtualization detection: which backend this CPU can run and
+ * what it offers. Filled once at boot by virt_detect().
+ */
+#pragma once
+#include "lib/types.h"
+
+enum virt_backend { VIRT_NONE, VIRT_VMX, VIRT_SVM };
+
+struct vmx_caps {
+	u32 vmcs_revision;
+	u32 vmcs_size;
+	bool true_controls;
+	bool secondary_controls;
+	bool ept, vpid, unrestricted_guest;
+	bool ept_4level, ept_wb, ept_2m, ept_1g, ept_ad, ept_execute_only;
+	bool invept, invept_single, invept_all;
+	bool invvpid, invvpid_address, invvpid_single, invvpid_all;
+	bool preemption_timer;
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+};
+
+struct svm_caps {
+	u32 revision;
+	u32 asid_count;
+	bool npt, nrip_save, vmcb_clean, flush_by_asid, decode_assists;
+	bool lbr_virt, tsc_rate, pause_filter, avic, vgif, vmsave_virt;
+};
+
+struct virt_caps {
+	enum virt_backend backend;
+	struct vmx_caps vmx;
+	struct svm_caps svm;
+};
+
+extern struct virt_caps virt_caps;
+
+/* Probes VT-x or AMD-V. Returns the backend, or VIRT_NONE with one
+ * sentence in 'why' saying what is missing and what to do about it. */
+enum virt_backend virt_detect(char *why, size_t why_len);
+void virt_print_summary(void);
+
+/* Per-vendor probes (arch/x86/vmx.c, arch/x86/svm.c). */
+bool vmx_probe(struct vmx_caps *caps, char *why, size_t why_len);
+void vmx_print_caps(const struct vmx_caps *caps);
+bool svm_probe(struct svm_caps *caps, char *why, size_t why_len);
+void svm_print_caps(const struct svm_caps *caps);

@@ -1,0 +1,14 @@
+/* Freestanding memory and string helpers (the compiler may also emit calls
+ * to memcpy/memset/memmove/memcmp, so these names are the C ones). */
+#pragma once
+#include "lib/types.h"
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strncpy_terminated(char *dst, const char *src, size_t size);

@@ -1,0 +1,53 @@
+/*
+ * Host-side stand-ins for the hypervisor's console and panic, for unit
+ * tests. A test is one translation unit: it includes this header, then
+ * the .c files under test, then cmocka. panic() goes through cmocka's
+ * mock_assert so tests can use expect_assert_failure().
+ */
+#pragma once
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "lib/print.h"
+#include "lib/format.c"
+
+static int host_log_level = LOG_WARN;
+
+void kprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
+
+void log_set_level(enum log_level level) { host_log_level = level; }
+
+void log_printf(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	if ((int)level > host_log_level)
+		return;
+	va_start(ap, fmt);
+	printf("(presidio) ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+}
+
+void panic(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	mock_assert(0, buf, __FILE__, __LINE__);
+	fprintf(stderr, "panic: %s\n", buf);
+	abort();
+}
