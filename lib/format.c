@@ -157,6 +157,7 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 			else u = va_arg(ap, unsigned int);
 			if (lng == -1) u = (unsigned short)u;
 			if (lng == -2) u = (unsigned char)u;
+			s.plus = s.space = false; /* only signed conversions get a sign */
 			emit_number(&o, &s, u, false, *f == 'o' ? 8 : *f == 'u' ? 10 : 16, *f == 'X');
 			break;
 		case 'p':

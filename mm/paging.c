@@ -8,7 +8,7 @@
 #define LEVEL_SHIFT(level) (PAGE_SHIFT + 9 * ((level) - 1)) /* level 1 = PT */
 #define INDEX(addr, level) (((addr) >> LEVEL_SHIFT(level)) & (PT_ENTRIES - 1))
 
-extern const u8 __image_start[], __text_start[], __text_end[], __image_end[];
+extern const u8 __image_start[], __text_end[], __image_end[];
 
 static u64 *new_table(void)
 {
@@ -42,10 +42,9 @@ static int map_page(u64 *pml4, u64 addr, int level, u64 flags)
 
 static u64 image_page_flags(u64 addr, u64 nx)
 {
-	if (addr >= (u64)__text_start && addr < (u64)__text_end)
+	/* The Multiboot headers share the first text page. */
+	if (addr >= (u64)__image_start && addr < (u64)__text_end)
 		return PTE_PRESENT; /* read-only, executable */
-	if (addr >= (u64)__image_start && addr < (u64)__text_start)
-		return PTE_PRESENT | nx; /* Multiboot headers */
 	return PTE_PRESENT | PTE_WRITABLE | nx;
 }
 

@@ -42,7 +42,7 @@ void log_printf(enum log_level level, const char *fmt, ...)
 
 void panic(const char *fmt, ...)
 {
-	char buf[512];
+	static char buf[512]; /* cmocka prints it after longjmp-ing out */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
