@@ -71,11 +71,14 @@ run-bochs: deps
 
 $(BUILD)/unit/%: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $< -lcmocka -o $@
+	@mkdir -p $(BUILD)/deps/unit
+	$(HOST_CC) $(HOST_CFLAGS) -MF $(BUILD)/deps/unit/$*.d $< -lcmocka -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -g -O1 -I. -DHOST_TEST -fsanitize=fuzzer,address,undefined -MMD -MP $< -o $@
+	@mkdir -p $(BUILD)/deps/fuzz
+	$(FUZZ_CC) -std=gnu11 -g -O1 -I. -DHOST_TEST -fsanitize=fuzzer,address,undefined -MMD -MP \
+		-MF $(BUILD)/deps/fuzz/$*.d $< -o $@
 
 unit-tests: $(UNIT_TESTS)
 
