@@ -16,7 +16,7 @@ ASFLAGS := -m64 -ffreestanding -fno-pic -fno-pie -I. -MMD -MP -g
 LDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=0x1000 \
 	-Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack
 
-SRC_DIRS := boot arch/x86 mm drivers lib vmm
+SRC_DIRS := boot arch/x86 mm drivers lib vmm vmm/dev
 C_SOURCES := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 S_SOURCES := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.S))
 OBJECTS := $(patsubst %,$(BUILD)/obj/%.o,$(S_SOURCES) $(C_SOURCES))

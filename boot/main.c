@@ -19,6 +19,7 @@
 #include "mm/heap.h"
 #include "mm/paging.h"
 #include "mm/phys.h"
+#include "vmm/vmm.h"
 
 #define PRESIDIO_VERSION "0.1"
 #define ERROR_LENGTH 256
@@ -219,7 +220,9 @@ void kmain(u32 magic, u32 info_phys)
 	crash_test(hv_options.crash);
 
 	u64 us = tsc_to_us(rdtsc() - tsc_at_entry());
-	pr_info("boot complete in %llu.%03llu ms; no VMs configured yet, halting",
-		(unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+	pr_info("boot complete in %llu.%03llu ms", (unsigned long long)(us / 1000),
+		(unsigned long long)(us % 1000));
+	vmm_run_boot_vms(&boot_info, &hv_options);
+	pr_info("nothing left to run; halting");
 	cpu_halt_forever();
 }

@@ -65,6 +65,11 @@ static const struct named_value crash_names[] = {
 	{ "panic", CRASH_PANIC },
 };
 
+static const struct named_value finish_names[] = {
+	{ "halt", FINISH_HALT },
+	{ "qemu", FINISH_QEMU_EXIT },
+};
+
 static const struct named_value boolean_names[] = {
 	{ "0", false },
 	{ "1", true },
@@ -79,6 +84,7 @@ void options_defaults(struct hv_options *o)
 		.paging = PAGING_AUTO,
 		.crash = CRASH_NONE,
 		.noreboot = false,
+		.finish = FINISH_HALT,
 	};
 }
 
@@ -321,6 +327,20 @@ static void describe_noreboot(const struct hv_options *o, char *buf, size_t size
 	ksnprintf(buf, size, "noreboot=%d", o->noreboot);
 }
 
+static bool apply_finish(struct hv_options *o, struct word value)
+{
+	int finish;
+	if (!lookup_name(value, finish_names, ARRAY_SIZE(finish_names), &finish))
+		return false;
+	o->finish = (enum finish_action)finish;
+	return true;
+}
+
+static void describe_finish(const struct hv_options *o, char *buf, size_t size)
+{
+	ksnprintf(buf, size, "%s", name_of(o->finish, finish_names, ARRAY_SIZE(finish_names)));
+}
+
 struct option {
 	const char *key;
 	const char *usage;
@@ -343,6 +363,7 @@ static const struct option options[] = {
 	  apply_crash, describe_crash },
 	{ "noreboot", "use noreboot, noreboot=1 or noreboot=0", true, "1",
 	  apply_noreboot, describe_noreboot },
+	{ "finish", "use halt or qemu", false, NULL, apply_finish, describe_finish },
 };
 
 static const struct option *find_option(struct word key)

@@ -22,6 +22,11 @@ enum crash_test {
 	CRASH_PANIC, /* panic() */
 };
 
+enum finish_action {
+	FINISH_HALT,      /* when every VM has ended, halt and keep the console */
+	FINISH_QEMU_EXIT, /* write the result to QEMU's isa-debug-exit port 0xf4 */
+};
+
 struct hv_options {
 	u16 console_port; /* 0 = no console */
 	u32 baud;
@@ -29,6 +34,7 @@ struct hv_options {
 	enum paging_mode paging;
 	enum crash_test crash;
 	bool noreboot;    /* halt instead of rebooting after a fatal error */
+	enum finish_action finish;
 };
 
 /* Defaults: console=com1 baud=115200 loglevel=info paging=auto. */

@@ -23,6 +23,11 @@ struct percpu {
 	struct tss64 tss;
 	u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	u8 *ist_stack_top[IST_COUNT + 1];
+	/* Hardware virtualization state of this CPU (backend-owned). */
+	bool virt_enabled;
+	u64 svm_host_save_pa;   /* VM_HSAVE_PA page */
+	u64 svm_host_vmcb_pa;   /* host FS/GS/TR/LDTR/SYSCALL state for VMLOAD */
+	u64 vmx_region_pa;      /* VMXON region */
 };
 _Static_assert(__builtin_offsetof(struct percpu, self) == 0, "this_cpu() reads %gs:0");
 

@@ -1,6 +1,7 @@
 #include "arch/x86/virt.h"
 #include "arch/x86/cpufeatures.h"
 #include "lib/print.h"
+#include "vmm/backend.h"
 
 struct virt_caps virt_caps;
 
@@ -28,4 +29,25 @@ void virt_print_summary(void)
 		vmx_print_caps(&virt_caps.vmx);
 	else if (virt_caps.backend == VIRT_SVM)
 		svm_print_caps(&virt_caps.svm);
+}
+
+extern const struct backend_ops svm_backend_ops;
+
+const struct backend_ops *backend_select(char *err, size_t err_len)
+{
+	switch (virt_caps.backend) {
+	case VIRT_SVM:
+		if (!virt_caps.svm.npt) {
+			ksnprintf(err, err_len, "AMD-V without nested paging needs shadow paging, "
+				  "which is not implemented yet");
+			return NULL;
+		}
+		return &svm_backend_ops;
+	case VIRT_VMX:
+		ksnprintf(err, err_len, "the Intel VT-x backend is not implemented yet");
+		return NULL;
+	default:
+		ksnprintf(err, err_len, "no hardware virtualization");
+		return NULL;
+	}
 }

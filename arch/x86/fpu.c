@@ -1,0 +1,82 @@
+/* FPU state switching with XSAVE (or FXSAVE on CPUs without it). */
+#include "arch/x86/fpu.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpufeatures.h"
+#include "lib/string.h"
+
+#define CPUID_LEAF_XSTATE 0xd
+#define FXSAVE_MXCSR_OFFSET 24
+#define MXCSR_DEFAULT 0x1f80
+#define FCW_DEFAULT 0x037f
+#define XSAVE_HEADER_OFFSET 512
+
+static u64 supported_xcr0 = XCR0_X87 | XCR0_SSE;
+
+static inline void xsetbv(u32 index, u64 value)
+{
+	__asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
+}
+
+void fpu_cpu_init(void)
+{
+	u64 cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	if (cpu_features.xsave) {
+		cr4 |= CR4_OSXSAVE;
+		struct cpuid_regs r = cpuid(CPUID_LEAF_XSTATE, 0);
+		supported_xcr0 = (((u64)r.edx << 32) | r.eax) & (XCR0_X87 | XCR0_SSE | XCR0_AVX);
+	}
+	write_cr4(cr4);
+	if (cpu_features.xsave)
+		xsetbv(0, supported_xcr0);
+}
+
+u64 fpu_supported_xcr0(void) { return cpu_features.xsave ? supported_xcr0 : 0; }
+
+void fpu_area_init(u8 *area)
+{
+	memset(area, 0, FPU_AREA_SIZE);
+	/* For FXRSTOR (no XSAVE) the legacy area itself must hold sane values. */
+	area[0] = FCW_DEFAULT & 0xff;
+	area[1] = FCW_DEFAULT >> 8;
+	u32 mxcsr = MXCSR_DEFAULT;
+	memcpy(area + FXSAVE_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
+}
+
+void fpu_set_xcr0(u64 xcr0)
+{
+	if (cpu_features.xsave)
+		xsetbv(0, xcr0);
+}
+
+int fpu_validate_xcr0(u64 xcr0)
+{
+	if (!cpu_features.xsave || !(xcr0 & XCR0_X87) || (xcr0 & ~supported_xcr0))
+		return -1;
+	if ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE))
+		return -1;
+	return 0;
+}
+
+void fpu_load(const u8 *area, u64 xcr0)
+{
+	if (cpu_features.xsave) {
+		xsetbv(0, supported_xcr0);
+		__asm__ volatile("xrstor64 (%0)" ::"r"(area), "a"((u32)supported_xcr0),
+				 "d"((u32)(supported_xcr0 >> 32)) : "memory");
+		xsetbv(0, xcr0 ? xcr0 : XCR0_X87);
+	} else {
+		__asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
+	}
+}
+
+void fpu_save(u8 *area, u64 xcr0)
+{
+	if (cpu_features.xsave) {
+		xsetbv(0, supported_xcr0);
+		__asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((u32)supported_xcr0),
+				 "d"((u32)(supported_xcr0 >> 32)) : "memory");
+		(void)xcr0;
+	} else {
+		__asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+	}
+}

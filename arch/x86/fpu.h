@@ -1,0 +1,22 @@
+/*
+ * Guest FPU/SSE/AVX state. The hypervisor itself never uses these
+ * registers (-mgeneral-regs-only), so a vCPU's state stays live on the CPU
+ * while it runs and is only saved/restored when another vCPU takes the CPU.
+ */
+#pragma once
+#include "lib/types.h"
+
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+#define FPU_AREA_SIZE 4096 /* enough for every XSAVE layout we enable */
+
+void fpu_cpu_init(void);
+u64 fpu_supported_xcr0(void);
+/* A fresh area in the architectural init state (XSTATE_BV = 0). */
+void fpu_area_init(u8 *area);
+void fpu_load(const u8 *area, u64 xcr0);
+void fpu_save(u8 *area, u64 xcr0);
+/* Returns -1 if xcr0 is not a value XSETBV would accept. */
+int fpu_validate_xcr0(u64 xcr0);
+void fpu_set_xcr0(u64 xcr0);

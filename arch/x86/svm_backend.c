@@ -1,0 +1,525 @@
+/*
+ * The AMD-V backend: VMCB set-up, VMRUN, and exit decoding into the
+ * normalized struct vm_exit (AMD APM Vol. 2 chapter 15).
+ */
+#include "arch/x86/svm_vmcb.h"
+#include "arch/x86/virt.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpufeatures.h"
+#include "arch/x86/ept_npt.h"
+#include "arch/x86/fpu.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/percpu.h"
+#include "lib/print.h"
+#include "lib/string.h"
+#include "mm/frame.h"
+#include "mm/heap.h"
+#include "mm/phys.h"
+#include "vmm/backend.h"
+#include "vmm/vm.h"
+
+#define PAT_POWER_ON_VALUE 0x0007040600070406ULL
+#define MSRPM_BITS_PER_MSR 2
+#define MSRPM_RANGE_BYTES 0x800
+#define MSR_RANGE_SIZE 0x2000
+#define SEG_ATTRIB_HIGH_SHIFT 4 /* descriptor bits 52-55 sit in attrib bits 8-11 */
+
+/* VMCB clean bits (APM 15.15.3) */
+#define CLEAN_INTERCEPTS BIT(0)
+#define CLEAN_IOPM BIT(1)
+#define CLEAN_ASID BIT(2)
+#define CLEAN_TPR BIT(3)
+#define CLEAN_NP BIT(4)
+#define CLEAN_CRX BIT(5)
+#define CLEAN_DRX BIT(6)
+#define CLEAN_DT BIT(7)
+#define CLEAN_SEG BIT(8)
+#define CLEAN_CR2 BIT(9)
+#define CLEAN_ALL_KNOWN 0x3ffu
+
+struct svm_vm {
+	struct slpt npt;
+	u32 asid;
+	u8 *iopm;
+	u8 *msrpm;
+};
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	bool flush_tlb;
+};
+
+void svm_enter_guest(u64 vmcb_pa, u64 *gprs, u64 host_vmcb_pa);
+
+static u32 next_asid = 1;
+
+static struct svm_vcpu *svm(struct vcpu *v) { return v->arch; }
+static struct svm_vm *svm_vm_of(struct vm *vm) { return vm->arch; }
+
+static int svm_cpu_enable(char *err, size_t len)
+{
+	struct percpu *cpu = this_cpu();
+	if (cpu->virt_enabled)
+		return 0;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	cpu->svm_host_save_pa = frame_alloc();
+	cpu->svm_host_vmcb_pa = frame_alloc();
+	if (!cpu->svm_host_save_pa || !cpu->svm_host_vmcb_pa) {
+		ksnprintf(err, len, "svm: out of memory for the host save area");
+		return -1;
+	}
+	wrmsr(MSR_AMD_VM_HSAVE_PA, cpu->svm_host_save_pa);
+	/* The host's FS/GS/TR/LDTR/SYSCALL state never changes: save it once. */
+	__asm__ volatile("vmsave %%rax" ::"a"(cpu->svm_host_vmcb_pa) : "memory");
+	fpu_cpu_init();
+	cpu->virt_enabled = true;
+	return 0;
+}
+
+static u64 npt_alloc(void *ctx) { return frame_alloc(); }
+static void npt_free(void *ctx, u64 pa) { frame_free(pa, 1); }
+static void *npt_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
+
+static void msrpm_passthrough(u8 *msrpm, u32 msr)
+{
+	u32 base;
+	if (msr < MSR_RANGE_SIZE)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0000000 + MSR_RANGE_SIZE)
+		base = MSRPM_RANGE_BYTES, msr -= 0xc0000000;
+	else
+		return;
+	u32 bit = msr * MSRPM_BITS_PER_MSR;
+	msrpm[base + bit / 8] &= ~(3u << (bit % 8)); /* read and write bits */
+}
+
+/* MSRs the VMCB holds and VMLOAD/VMSAVE switch: no exit needed. */
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
+	0xc0000083 /* CSTAR */, 0xc0000084 /* SFMASK */,
+	0x174 /* SYSENTER_CS */, 0x175 /* SYSENTER_ESP */, 0x176 /* SYSENTER_EIP */,
+};
+
+static int svm_vm_create(struct vm *vm, char *err, size_t len)
+{
+	struct svm_vm *s = kzalloc(sizeof(*s));
+	if (!s)
+		goto nomem;
+	vm->arch = s;
+	if (next_asid >= virt_caps.svm.asid_count) {
+		ksnprintf(err, len, "svm: out of ASIDs (%u)", virt_caps.svm.asid_count);
+		return -1;
+	}
+	s->asid = next_asid++;
+	s->iopm = phys_to_virt(frame_alloc_contig(SVM_IOPM_SIZE / PAGE_SIZE, PAGE_SIZE));
+	s->msrpm = phys_to_virt(frame_alloc_contig(SVM_MSRPM_SIZE / PAGE_SIZE, PAGE_SIZE));
+	if (!s->iopm || !s->msrpm)
+		goto nomem;
+	memset(s->iopm, 0xff, SVM_IOPM_SIZE);
+	memset(s->msrpm, 0xff, SVM_MSRPM_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msrpm_passthrough(s->msrpm, passthrough_msrs[i]);
+
+	s->npt.format = npt_format;
+	s->npt.format.page_1g = cpu_features.page_1g;
+	s->npt.alloc_page = npt_alloc;
+	s->npt.free_page = npt_free;
+	s->npt.phys_to_ptr = npt_ptr;
+	if (slpt_init(&s->npt))
+		goto nomem;
+	for (unsigned i = 0; i < vm->mem.count; i++) {
+		const struct memmap_region *r = &vm->mem.region[i];
+		if (slpt_map(&s->npt, r->gpa, r->hpa, r->size, SLPT_RWX))
+			goto nomem;
+	}
+	pr_debug("svm: vm %s: ASID %u, NPT %llu tables (%llu 1G, %llu 2M, %llu 4K pages)", vm->name,
+		 s->asid, (unsigned long long)s->npt.tables, (unsigned long long)s->npt.mapped_1g,
+		 (unsigned long long)s->npt.mapped_2m, (unsigned long long)s->npt.mapped_4k);
+	return 0;
+nomem:
+	ksnprintf(err, len, "svm: out of memory creating VM %s", vm->name);
+	return -1;
+}
+
+static void svm_vm_destroy(struct vm *vm)
+{
+	struct svm_vm *s = svm_vm_of(vm);
+	if (!s)
+		return;
+	slpt_destroy(&s->npt);
+	if (s->iopm)
+		frame_free(virt_to_phys(s->iopm), SVM_IOPM_SIZE / PAGE_SIZE);
+	if (s->msrpm)
+		frame_free(virt_to_phys(s->msrpm), SVM_MSRPM_SIZE / PAGE_SIZE);
+	kfree(s);
+	vm->arch = NULL;
+}
+
+static void set_intercepts(struct vmcb_control *c)
+{
+	/* #AC and #DB loops during event delivery could hang the CPU for good
+	 * (CVE-2015-5307, CVE-2015-8104): intercept and reinject them. */
+	c->intercept_exceptions = BIT(1) | BIT(17);
+	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
+			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_RSM |
+			     SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
+			     SVM_INTERCEPT_IOIO_PROT | SVM_INTERCEPT_MSR_PROT |
+			     SVM_INTERCEPT_SHUTDOWN;
+	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT |
+			     SVM_INTERCEPT_XSETBV;
+}
+
+static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
+{
+	struct svm_vcpu *s = kzalloc(sizeof(*s));
+	struct svm_vm *svmvm = svm_vm_of(v->vm);
+	if (!s || !(s->vmcb_pa = frame_alloc())) {
+		kfree(s);
+		ksnprintf(err, len, "svm: out of memory for a VMCB");
+		return -1;
+	}
+	v->arch = s;
+	s->vmcb = phys_to_virt(s->vmcb_pa);
+	u64 fpu_pa = frame_alloc();
+	if (!fpu_pa) {
+		ksnprintf(err, len, "svm: out of memory for the FPU state");
+		return -1;
+	}
+	v->fpu_state = phys_to_virt(fpu_pa);
+	fpu_area_init(v->fpu_state);
+	v->xcr0 = XCR0_X87;
+	struct vmcb_control *c = &s->vmcb->control;
+	set_intercepts(c);
+	c->iopm_base_pa = virt_to_phys(svmvm->iopm);
+	c->msrpm_base_pa = virt_to_phys(svmvm->msrpm);
+	c->guest_asid = svmvm->asid;
+	c->tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+	c->virtual_interrupt = SVM_V_INTR_MASKING;
+	c->nested_control = SVM_NESTED_PAGING_ENABLE;
+	c->nested_cr3 = svmvm->npt.root;
+	c->tsc_offset = v->tsc_offset;
+	s->vmcb->save.g_pat = PAT_POWER_ON_VALUE;
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	struct svm_vcpu *s = svm(v);
+	if (!s)
+		return;
+	frame_free(s->vmcb_pa, 1);
+	if (v->fpu_state)
+		frame_free(virt_to_phys(v->fpu_state), 1);
+	kfree(s);
+	v->arch = NULL;
+}
+
+static void segment_to_vmcb(const struct segment *in, struct vmcb_segment *out)
+{
+	out->selector = in->selector;
+	out->base = in->base;
+	out->limit = in->limit;
+	out->attrib = in->unusable ? 0
+		: (in->type & 0xf) | (in->s << 4) | ((in->dpl & 3) << 5) | (in->present << 7) |
+		  (in->avl << 8) | (in->l << 9) | (in->db << 10) | (in->g << 11);
+}
+
+static void segment_from_vmcb(const struct vmcb_segment *in, struct segment *out)
+{
+	out->selector = in->selector;
+	out->base = in->base;
+	out->limit = in->limit;
+	out->type = in->attrib & 0xf;
+	out->s = in->attrib & BIT(4);
+	out->dpl = (in->attrib >> 5) & 3;
+	out->present = in->attrib & BIT(7);
+	out->avl = in->attrib & BIT(8);
+	out->l = in->attrib & BIT(9);
+	out->db = in->attrib & BIT(10);
+	out->g = in->attrib & BIT(11);
+	out->unusable = !out->present;
+}
+
+static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
+{
+	struct vmcb_save *s = &svm(v)->vmcb->save;
+	struct vmcb_segment *segs[SREG_COUNT] = { &s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs, &s->ldtr, &s->tr };
+	for (int i = 0; i < SREG_COUNT; i++)
+		segment_from_vmcb(segs[i], &r->seg[i]);
+	r->gdtr = (struct descriptor_table){ s->gdtr.base, (u16)s->gdtr.limit };
+	r->idtr = (struct descriptor_table){ s->idtr.base, (u16)s->idtr.limit };
+	r->cr0 = s->cr0;
+	r->cr2 = s->cr2;
+	r->cr3 = s->cr3;
+	r->cr4 = s->cr4;
+	r->efer = s->efer & ~EFER_SVME; /* the guest never sees SVME */
+	r->dr7 = s->dr7;
+	r->pat = s->g_pat;
+}
+
+static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
+{
+	struct vmcb *vmcb = svm(v)->vmcb;
+	struct vmcb_save *s = &vmcb->save;
+	struct vmcb_segment *segs[SREG_COUNT] = { &s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs, &s->ldtr, &s->tr };
+	for (int i = 0; i < SREG_COUNT; i++)
+		segment_to_vmcb(&r->seg[i], segs[i]);
+	s->gdtr.base = r->gdtr.base;
+	s->gdtr.limit = r->gdtr.limit;
+	s->idtr.base = r->idtr.base;
+	s->idtr.limit = r->idtr.limit;
+	s->cpl = r->seg[SREG_CS].dpl;
+	s->cr0 = r->cr0;
+	s->cr2 = r->cr2;
+	s->cr3 = r->cr3;
+	s->cr4 = r->cr4;
+	s->efer = r->efer | EFER_SVME;
+	s->dr7 = r->dr7;
+	s->dr6 = 0xffff0ff0; /* architectural reset value */
+	s->g_pat = r->pat ? r->pat : PAT_POWER_ON_VALUE;
+	vmcb->control.clean_bits = 0;
+}
+
+static int svm_set_efer(struct vcpu *v, u64 efer)
+{
+	struct vmcb *vmcb = svm(v)->vmcb;
+	u64 allowed = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+	if (efer & ~allowed)
+		return -1;
+	/* LMA is the CPU's to set: it follows LME once paging is on. */
+	efer &= ~EFER_LMA;
+	if ((efer & EFER_LME) && (vmcb->save.cr0 & CR0_PG))
+		efer |= EFER_LMA;
+	vmcb->save.efer = efer | EFER_SVME;
+	vmcb->control.clean_bits &= ~CLEAN_CRX;
+	return 0;
+}
+
+static u64 event_bits(enum event_type type, u8 vector, bool has_error, u32 error)
+{
+	static const u64 types[] = {
+		[EVENT_EXTERNAL_INTERRUPT] = SVM_EVENT_TYPE_INTR,
+		[EVENT_NMI] = SVM_EVENT_TYPE_NMI,
+		[EVENT_EXCEPTION] = SVM_EVENT_TYPE_EXCEPTION,
+		[EVENT_SOFTWARE_INTERRUPT] = SVM_EVENT_TYPE_SOFTWARE_INT,
+	};
+	u64 e = vector | (types[type] << SVM_EVENT_TYPE_SHIFT) | SVM_EVENT_VALID;
+	if (has_error)
+		e |= SVM_EVENT_ERROR_CODE_VALID | ((u64)error << SVM_EVENT_ERROR_CODE_SHIFT);
+	return e;
+}
+
+static void svm_inject_event(struct vcpu *v, enum event_type type, u8 vector, bool has_error, u32 error)
+{
+	svm(v)->vmcb->control.event_inject = event_bits(type, vector, has_error, error);
+}
+
+static bool svm_event_pending(struct vcpu *v)
+{
+	return svm(v)->vmcb->control.event_inject & SVM_EVENT_VALID;
+}
+
+static bool svm_interrupt_allowed(struct vcpu *v)
+{
+	const struct vmcb *vmcb = svm(v)->vmcb;
+	return (v->regs.rflags & RFLAGS_IF) && !(vmcb->control.interrupt_state & SVM_INTERRUPT_SHADOW) &&
+	       !(vmcb->control.event_inject & SVM_EVENT_VALID);
+}
+
+static void svm_set_interrupt_window(struct vcpu *v, bool enable)
+{
+	struct vmcb_control *c = &svm(v)->vmcb->control;
+	/* A virtual interrupt with V_IGN_TPR exits (VINTR) as soon as the guest
+	 * could take an interrupt; we never let it be delivered itself. */
+	if (enable) {
+		c->virtual_interrupt |= SVM_V_IRQ | SVM_V_IGN_TPR;
+		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+	} else {
+		c->virtual_interrupt &= ~(SVM_V_IRQ | SVM_V_IGN_TPR);
+		c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	}
+	c->clean_bits &= ~(CLEAN_TPR | CLEAN_INTERCEPTS);
+}
+
+static void svm_flush_guest_tlb(struct vcpu *v) { svm(v)->flush_tlb = true; }
+
+static void decode_ioio(const struct vmcb *vmcb, struct vm_exit *e)
+{
+	u64 info = vmcb->control.exit_info1;
+	e->reason = EXIT_IO;
+	e->io.port = info >> SVM_IOIO_PORT_SHIFT;
+	e->io.in = info & SVM_IOIO_TYPE_IN;
+	e->io.string = info & SVM_IOIO_STRING;
+	e->io.rep = info & SVM_IOIO_REP;
+	e->io.size = (info & SVM_IOIO_SIZE32) ? 4 : (info & SVM_IOIO_SIZE16) ? 2 : 1;
+	e->io.address_size = (info & SVM_IOIO_ADDR64) ? 8 : (info & SVM_IOIO_ADDR32) ? 4 : 2;
+	e->io.segment = (enum x86_segment)((info >> SVM_IOIO_SEGMENT_SHIFT) & SVM_IOIO_SEGMENT_MASK);
+	/* EXITINFO2 holds the next RIP for IOIO even without NRIP-save. */
+	e->instruction_length = vmcb->control.exit_info2 - vmcb->save.rip;
+}
+
+static void decode_virt_instruction(u64 code, struct vm_exit *e)
+{
+	static const char *const names[] = {
+		[SVM_EXIT_VMRUN - SVM_EXIT_VMRUN] = "VMRUN", [SVM_EXIT_VMMCALL - SVM_EXIT_VMRUN] = "VMMCALL",
+		[SVM_EXIT_VMLOAD - SVM_EXIT_VMRUN] = "VMLOAD", [SVM_EXIT_VMSAVE - SVM_EXIT_VMRUN] = "VMSAVE",
+		[SVM_EXIT_STGI - SVM_EXIT_VMRUN] = "STGI", [SVM_EXIT_CLGI - SVM_EXIT_VMRUN] = "CLGI",
+		[SVM_EXIT_SKINIT - SVM_EXIT_VMRUN] = "SKINIT",
+	};
+	e->reason = EXIT_VIRT_INSTRUCTION;
+	e->virt_instruction.what = names[code - SVM_EXIT_VMRUN] ? names[code - SVM_EXIT_VMRUN] : "SVM instruction";
+}
+
+static void decode_exit(struct vcpu *v, struct vm_exit *e)
+{
+	const struct vmcb *vmcb = svm(v)->vmcb;
+	u64 code = vmcb->control.exit_code;
+	memset(e, 0, sizeof(*e));
+	e->hardware_reason = code;
+	if (virt_caps.svm.nrip_save && vmcb->control.next_rip > vmcb->save.rip)
+		e->instruction_length = vmcb->control.next_rip - vmcb->save.rip;
+	switch (code) {
+	case SVM_EXIT_IOIO: decode_ioio(vmcb, e); break;
+	case SVM_EXIT_NPF:
+		e->reason = EXIT_MMIO;
+		e->mmio.gpa = vmcb->control.exit_info2;
+		e->mmio.write = vmcb->control.exit_info1 & SVM_NPF_WRITE;
+		e->mmio.fetch = vmcb->control.exit_info1 & SVM_NPF_FETCH;
+		break;
+	case SVM_EXIT_CPUID: e->reason = EXIT_CPUID; break;
+	case SVM_EXIT_HLT: e->reason = EXIT_HLT; break;
+	case SVM_EXIT_MSR:
+		e->reason = vmcb->control.exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->msr.index = (u32)v->regs.gpr[GPR_RCX];
+		break;
+	case SVM_EXIT_VINTR: e->reason = EXIT_INTERRUPT_WINDOW; break;
+	case SVM_EXIT_INTR: e->reason = EXIT_EXTERNAL_INTERRUPT; break;
+	case SVM_EXIT_NMI: e->reason = EXIT_NMI; break;
+	case SVM_EXIT_INIT: e->reason = EXIT_INIT; break;
+	case SVM_EXIT_SHUTDOWN: e->reason = EXIT_TRIPLE_FAULT; break;
+	case SVM_EXIT_INVD: e->reason = EXIT_INVD; break;
+	case SVM_EXIT_PAUSE: e->reason = EXIT_PAUSE; break;
+	case SVM_EXIT_XSETBV: e->reason = EXIT_XSETBV; break;
+	case SVM_EXIT_VMMCALL: e->reason = EXIT_HYPERCALL; break;
+	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT:
+		decode_virt_instruction(code, e);
+		break;
+	case SVM_EXIT_INVLPGA:
+		e->reason = EXIT_VIRT_INSTRUCTION;
+		e->virt_instruction.what = "INVLPGA";
+		break;
+	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT:
+		e->reason = EXIT_VIRT_INSTRUCTION;
+		e->virt_instruction.what = code == SVM_EXIT_MONITOR ? "MONITOR" : "MWAIT";
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = EXIT_ENTRY_FAILED;
+		e->failure.reason = "VMRUN refused the guest state (VMEXIT_INVALID)";
+		e->failure.code = code;
+		break;
+	default:
+		if (code >= SVM_EXIT_EXCEPTION_BASE && code < SVM_EXIT_EXCEPTION_BASE + 32) {
+			e->reason = EXIT_EXCEPTION;
+			e->exception.vector = code - SVM_EXIT_EXCEPTION_BASE;
+			e->exception.error_code = vmcb->control.exit_info1;
+		} else {
+			e->reason = EXIT_UNKNOWN;
+		}
+	}
+}
+
+static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct svm_vcpu *s = svm(v);
+	struct vmcb *vmcb = s->vmcb;
+	vmcb->save.rip = v->regs.rip;
+	vmcb->save.rflags = v->regs.rflags;
+	vmcb->save.rsp = v->regs.gpr[GPR_RSP];
+	vmcb->save.rax = v->regs.gpr[GPR_RAX];
+	vmcb->control.tsc_offset = v->tsc_offset;
+	if (s->flush_tlb) {
+		vmcb->control.tlb_control = virt_caps.svm.flush_by_asid ? SVM_TLB_CONTROL_FLUSH_ASID
+									 : SVM_TLB_CONTROL_FLUSH_ALL;
+		s->flush_tlb = false;
+	}
+	if (!virt_caps.svm.vmcb_clean)
+		vmcb->control.clean_bits = 0;
+
+	svm_enter_guest(s->vmcb_pa, v->regs.gpr, this_cpu()->svm_host_vmcb_pa);
+
+	vmcb->control.tlb_control = SVM_TLB_CONTROL_NOTHING;
+	if (virt_caps.svm.vmcb_clean)
+		vmcb->control.clean_bits = CLEAN_ALL_KNOWN;
+	v->regs.rip = vmcb->save.rip;
+	v->regs.rflags = vmcb->save.rflags;
+	v->regs.gpr[GPR_RSP] = vmcb->save.rsp;
+	v->regs.gpr[GPR_RAX] = vmcb->save.rax;
+	/* An event cut short by this exit (e.g. a nested page fault while
+	 * delivering through the IDT) must be delivered again. */
+	u64 interrupted = vmcb->control.exit_int_info;
+	vmcb->control.event_inject = (interrupted & SVM_EVENT_VALID) ? interrupted : 0;
+	decode_exit(v, e);
+}
+
+static void svm_vcpu_load(struct vcpu *v) { fpu_load(v->fpu_state, v->xcr0); }
+static void svm_vcpu_put(struct vcpu *v) { fpu_save(v->fpu_state, v->xcr0); }
+
+static int svm_set_xcr0(struct vcpu *v, u64 xcr0)
+{
+	if (fpu_validate_xcr0(xcr0))
+		return -1;
+	fpu_set_xcr0(xcr0);
+	v->xcr0 = xcr0;
+	return 0;
+}
+
+static void dump_segment(const char *name, const struct vmcb_segment *s)
+{
+	kprintf("  %-4s sel %04x attr %03x limit %08x base %016llx\n", name, s->selector, s->attrib,
+		s->limit, (unsigned long long)s->base);
+}
+
+static void svm_dump_state(struct vcpu *v)
+{
+	const struct vmcb *vmcb = svm(v)->vmcb;
+	const struct vmcb_save *s = &vmcb->save;
+	kprintf("  VMCB exit %llx info1 %llx info2 %llx intinfo %llx inject %llx\n",
+		(unsigned long long)vmcb->control.exit_code, (unsigned long long)vmcb->control.exit_info1,
+		(unsigned long long)vmcb->control.exit_info2, (unsigned long long)vmcb->control.exit_int_info,
+		(unsigned long long)vmcb->control.event_inject);
+	kprintf("  CR0 %016llx CR3 %016llx CR4 %016llx EFER %016llx CPL %u\n",
+		(unsigned long long)s->cr0, (unsigned long long)s->cr3, (unsigned long long)s->cr4,
+		(unsigned long long)s->efer, s->cpl);
+	dump_segment("CS", &s->cs);
+	dump_segment("SS", &s->ss);
+	dump_segment("DS", &s->ds);
+	dump_segment("TR", &s->tr);
+	dump_segment("GDTR", &s->gdtr);
+	dump_segment("IDTR", &s->idtr);
+}
+
+const struct backend_ops svm_backend_ops = {
+	.name = "AMD-V",
+	.cpu_enable = svm_cpu_enable,
+	.vm_create = svm_vm_create,
+	.vm_destroy = svm_vm_destroy,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_run = svm_vcpu_run,
+	.get_sregs = svm_get_sregs,
+	.set_sregs = svm_set_sregs,
+	.set_efer = svm_set_efer,
+	.inject_event = svm_inject_event,
+	.event_pending = svm_event_pending,
+	.interrupt_allowed = svm_interrupt_allowed,
+	.set_interrupt_window = svm_set_interrupt_window,
+	.flush_guest_tlb = svm_flush_guest_tlb,
+	.vcpu_load = svm_vcpu_load,
+	.vcpu_put = svm_vcpu_put,
+	.set_xcr0 = svm_set_xcr0,
+	.dump_state = svm_dump_state,
+};

@@ -1,0 +1,57 @@
+/*
+ * The one seam between vmm/ and the CPU: a table of operations filled by
+ * the VT-x (arch/x86/vmx.c) or AMD-V (arch/x86/svm.c) backend and chosen
+ * once at boot. vmm/ includes this header, never a vendor one.
+ */
+#pragma once
+#include "lib/types.h"
+#include "vmm/exit.h"
+#include "vmm/vcpu_state.h"
+
+struct vm;
+struct vcpu;
+
+enum event_type {
+	EVENT_EXTERNAL_INTERRUPT,
+	EVENT_NMI,
+	EVENT_EXCEPTION,
+	EVENT_SOFTWARE_INTERRUPT,
+};
+
+struct backend_ops {
+	const char *name;
+	/* Turns virtualization on for the calling CPU. */
+	int (*cpu_enable)(char *err, size_t err_len);
+	/* VM-wide state: second-level page tables from the memory map, ASID/VPID. */
+	int (*vm_create)(struct vm *vm, char *err, size_t err_len);
+	void (*vm_destroy)(struct vm *vm);
+	int (*vcpu_create)(struct vcpu *vcpu, char *err, size_t err_len);
+	void (*vcpu_destroy)(struct vcpu *vcpu);
+	/* Enter the guest and return when it exits, with the exit normalized. */
+	void (*vcpu_run)(struct vcpu *vcpu, struct vm_exit *exit);
+	void (*get_sregs)(struct vcpu *vcpu, struct vcpu_sregs *sregs);
+	void (*set_sregs)(struct vcpu *vcpu, const struct vcpu_sregs *sregs);
+	/* Guest EFER/CR writes that need backend fix-ups (SVME, LMA, shadows). */
+	int (*set_efer)(struct vcpu *vcpu, u64 efer);
+	/* Event injection at the next entry. */
+	void (*inject_event)(struct vcpu *vcpu, enum event_type type, u8 vector,
+			     bool has_error_code, u32 error_code);
+	bool (*event_pending)(struct vcpu *vcpu); /* an injection is still queued */
+	/* Can an external interrupt be injected now (IF=1, no shadow, none queued)? */
+	bool (*interrupt_allowed)(struct vcpu *vcpu);
+	void (*set_interrupt_window)(struct vcpu *vcpu, bool enable);
+	void (*flush_guest_tlb)(struct vcpu *vcpu);
+	/* Make this vCPU's FPU/XSAVE state live on this CPU, or save it. */
+	void (*vcpu_load)(struct vcpu *vcpu);
+	void (*vcpu_put)(struct vcpu *vcpu);
+	/* Guest XSETBV: returns -1 if the value is invalid (#GP). */
+	int (*set_xcr0)(struct vcpu *vcpu, u64 xcr0);
+	/* Dump the hardware control structure (VMCS/VMCB) for diagnostics. */
+	void (*dump_state)(struct vcpu *vcpu);
+};
+
+/* Filled by vmm_select_backend() from the CPU's capabilities. */
+extern const struct backend_ops *backend;
+
+/* Chooses the backend for this CPU (arch/x86/virt.c); NULL with a reason. */
+const struct backend_ops *backend_select(char *err, size_t err_len);

@@ -1,0 +1,127 @@
+/*
+ * CPUID policy: the guest sees the host CPU minus what Presidio does not
+ * virtualize (VT-x/AMD-V, monitoring, performance counters, topology it
+ * cannot back), plus the hypervisor bit and Presidio's own leaves.
+ */
+#include "vmm/cpuid.h"
+#include "lib/string.h"
+
+/* Leaf 1 */
+#define L1_ECX_MONITOR BIT(3)
+#define L1_ECX_DS_CPL BIT(4)
+#define L1_ECX_VMX BIT(5)
+#define L1_ECX_SMX BIT(6)
+#define L1_ECX_EST BIT(7)
+#define L1_ECX_TM2 BIT(8)
+#define L1_ECX_SDBG BIT(11)
+#define L1_ECX_XTPR BIT(14)
+#define L1_ECX_PDCM BIT(15)
+#define L1_ECX_DCA BIT(18)
+#define L1_ECX_X2APIC BIT(21)
+#define L1_ECX_TSC_DEADLINE BIT(24)
+#define L1_ECX_OSXSAVE BIT(27)
+#define L1_ECX_HYPERVISOR BIT(31)
+#define L1_EDX_APIC BIT(9)
+#define L1_EDX_ACPI BIT(22)
+#define L1_EDX_DS BIT(21)
+#define L1_EDX_HTT BIT(28)
+#define L1_EDX_TM BIT(29)
+#define L1_EDX_PBE BIT(31)
+#define L1_EBX_APIC_ID_SHIFT 24
+#define L1_EBX_LOGICAL_COUNT_SHIFT 16
+#define L1_EBX_LOW_MASK 0xffff
+/* Leaf 7 subleaf 0 */
+#define L7_EBX_SGX BIT(2)
+#define L7_EBX_PQM BIT(12)
+#define L7_EBX_MPX BIT(14)
+#define L7_EBX_PQE BIT(15)
+#define L7_EBX_INTEL_PT BIT(25)
+#define L7_ECX_WAITPKG BIT(5)
+#define L7_ECX_LA57 BIT(16)
+#define L7_ECX_RDPID BIT(22)
+#define L7_ECX_SGX_LC BIT(30)
+/* Extended leaves */
+#define L80000001_ECX_SVM BIT(2)
+#define L80000001_ECX_IBS BIT(10)
+#define L80000001_ECX_SKINIT BIT(12)
+#define L80000001_ECX_WDT BIT(13)
+#define L80000001_ECX_LWP BIT(15)
+#define L80000001_ECX_PERFCTR_CORE BIT(23)
+#define L80000001_ECX_PERFCTR_NB BIT(24)
+#define L80000001_EDX_RDTSCP BIT(27)
+#define L80000007_EDX_INVARIANT_TSC BIT(8)
+
+#define LEAF_MONITOR 0x5
+#define LEAF_THERMAL 0x6
+#define LEAF_EXTENDED_FEATURES 0x7
+#define LEAF_PERFMON 0xa
+#define LEAF_TOPOLOGY 0xb
+#define LEAF_TOPOLOGY_V2 0x1f
+#define LEAF_EXT_FEATURES 0x80000001
+#define LEAF_EXT_POWER 0x80000007
+#define LEAF_SVM 0x8000000a
+
+static const struct cpuid_result zero;
+
+static struct cpuid_result leaf1(struct cpuid_result r, const struct cpuid_guest_info *info)
+{
+	r.ecx &= ~(L1_ECX_MONITOR | L1_ECX_DS_CPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST |
+		   L1_ECX_TM2 | L1_ECX_SDBG | L1_ECX_XTPR | L1_ECX_PDCM | L1_ECX_DCA |
+		   L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE | L1_ECX_OSXSAVE);
+	r.ecx |= L1_ECX_HYPERVISOR | (info->guest_osxsave ? L1_ECX_OSXSAVE : 0);
+	/* No local APIC model yet: do not advertise one. */
+	r.edx &= ~(L1_EDX_APIC | L1_EDX_ACPI | L1_EDX_DS | L1_EDX_HTT | L1_EDX_TM | L1_EDX_PBE);
+	r.ebx = (r.ebx & L1_EBX_LOW_MASK) | (1u << L1_EBX_LOGICAL_COUNT_SHIFT) |
+		(info->vcpu_id << L1_EBX_APIC_ID_SHIFT);
+	return r;
+}
+
+static struct cpuid_result hypervisor_leaf(u32 leaf, const struct cpuid_guest_info *info)
+{
+	struct cpuid_result r = zero;
+	if (leaf == CPUID_HYPERVISOR_BASE) {
+		r.eax = CPUID_HYPERVISOR_TIMING;
+		memcpy(&r.ebx, HYPERVISOR_SIGNATURE + 0, 4);
+		memcpy(&r.ecx, HYPERVISOR_SIGNATURE + 4, 4);
+		memcpy(&r.edx, HYPERVISOR_SIGNATURE + 8, 4);
+	} else if (leaf == CPUID_HYPERVISOR_TIMING) {
+		r.eax = info->tsc_khz;
+	}
+	return r;
+}
+
+struct cpuid_result cpuid_filter(u32 leaf, u32 subleaf, struct cpuid_result r,
+				 const struct cpuid_guest_info *info)
+{
+	if (leaf >= CPUID_HYPERVISOR_BASE && leaf <= CPUID_HYPERVISOR_BASE + 0xffff)
+		return hypervisor_leaf(leaf, info);
+	switch (leaf) {
+	case 1:
+		return leaf1(r, info);
+	case LEAF_MONITOR:
+	case LEAF_THERMAL:
+	case LEAF_PERFMON:
+	case LEAF_TOPOLOGY:
+	case LEAF_TOPOLOGY_V2:
+	case LEAF_SVM:
+		return zero;
+	case LEAF_EXTENDED_FEATURES:
+		if (subleaf == 0) {
+			r.ebx &= ~(L7_EBX_SGX | L7_EBX_PQM | L7_EBX_MPX | L7_EBX_PQE | L7_EBX_INTEL_PT);
+			r.ecx &= ~(L7_ECX_WAITPKG | L7_ECX_LA57 | L7_ECX_RDPID | L7_ECX_SGX_LC);
+		}
+		return r;
+	case LEAF_EXT_FEATURES:
+		r.ecx &= ~(L80000001_ECX_SVM | L80000001_ECX_IBS | L80000001_ECX_SKINIT |
+			   L80000001_ECX_WDT | L80000001_ECX_LWP | L80000001_ECX_PERFCTR_CORE |
+			   L80000001_ECX_PERFCTR_NB);
+		r.edx &= ~L80000001_EDX_RDTSCP; /* TSC_AUX is not virtualized */
+		return r;
+	case LEAF_EXT_POWER:
+		r.eax = r.ebx = r.ecx = 0;
+		r.edx &= L80000007_EDX_INVARIANT_TSC;
+		return r;
+	default:
+		return r;
+	}
+}

@@ -1,0 +1,22 @@
+/* What CPUID tells a guest: the host's answers, filtered (pure; host-tested). */
+#pragma once
+#include "lib/types.h"
+
+#define CPUID_HYPERVISOR_BASE 0x40000000
+#define CPUID_HYPERVISOR_TIMING 0x40000010
+#define HYPERVISOR_SIGNATURE "Presidio\0\0\0\0"
+
+struct cpuid_result {
+	u32 eax, ebx, ecx, edx;
+};
+
+struct cpuid_guest_info {
+	u32 vcpu_id;
+	bool guest_osxsave;   /* guest CR4.OSXSAVE, mirrored in leaf 1 ECX */
+	u32 tsc_khz;          /* 0 if unknown */
+};
+
+/* 'host' holds what the physical CPU returned for leaf/subleaf; returns
+ * what the guest sees. */
+struct cpuid_result cpuid_filter(u32 leaf, u32 subleaf, struct cpuid_result host,
+				 const struct cpuid_guest_info *info);

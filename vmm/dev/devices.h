@@ -1,0 +1,14 @@
+/* Device models: each file owns its state and registers its ranges. */
+#pragma once
+#include "lib/types.h"
+
+struct vm;
+
+#define COM1_BASE 0x3f8
+#define DEBUG_EXIT_PORT 0xf4
+#define TEST_DEVICE_PORT_BASE 0xe0
+#define TEST_DEVICE_MMIO_BASE 0xfe000000ULL
+
+int uart16550_create(struct vm *vm, u16 base);
+int debug_exit_create(struct vm *vm, u16 port);
+int test_device_create(struct vm *vm);

@@ -1,0 +1,222 @@
+/* Exit handlers, written once against the normalized struct vm_exit. */
+#include "vmm/vmm.h"
+#include "vmm/backend.h"
+#include "vmm/cpuid.h"
+#include "vmm/guest_mem.h"
+#include "vmm/msr.h"
+#include "vmm/vm.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
+#include "lib/print.h"
+
+#define VEC_DB 1
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+#define VEC_AC 17
+#define CR4_OSXSAVE BIT(18)
+#define VIRT_INSTRUCTION_LOG_LIMIT 16
+#define RIP_MASK_32 0xffffffffULL
+
+static const char *const reason_names[EXIT_REASON_COUNT] = {
+	[EXIT_NONE] = "none", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio", [EXIT_CPUID] = "cpuid",
+	[EXIT_MSR_READ] = "msr-read", [EXIT_MSR_WRITE] = "msr-write", [EXIT_HLT] = "hlt",
+	[EXIT_CR_ACCESS] = "cr", [EXIT_EXCEPTION] = "exception",
+	[EXIT_INTERRUPT_WINDOW] = "interrupt-window", [EXIT_EXTERNAL_INTERRUPT] = "external-interrupt",
+	[EXIT_NMI] = "nmi", [EXIT_TRIPLE_FAULT] = "triple-fault", [EXIT_HYPERCALL] = "hypercall",
+	[EXIT_VIRT_INSTRUCTION] = "virt-instruction", [EXIT_INIT] = "init", [EXIT_SIPI] = "sipi",
+	[EXIT_XSETBV] = "xsetbv", [EXIT_INVLPG] = "invlpg", [EXIT_INVD] = "invd", [EXIT_PAUSE] = "pause",
+	[EXIT_ENTRY_FAILED] = "entry-failed", [EXIT_UNKNOWN] = "unknown",
+};
+
+const char *exit_reason_name(enum exit_reason reason)
+{
+	return reason < EXIT_REASON_COUNT && reason_names[reason] ? reason_names[reason] : "?";
+}
+
+void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error_code, u32 error_code)
+{
+	backend->inject_event(v, EVENT_EXCEPTION, vector, has_error_code, error_code);
+}
+
+void vcpu_inject_page_fault(struct vcpu *v, u64 address, u32 error_code)
+{
+	struct vcpu_sregs s;
+	backend->get_sregs(v, &s);
+	s.cr2 = address;
+	backend->set_sregs(v, &s);
+	vcpu_inject_exception(v, VEC_PF, true, error_code);
+}
+
+bool vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *exit)
+{
+	u8 length = exit->instruction_length;
+	if (!length && vcpu_decode_current_instruction(v, &length)) {
+		vm_stop(v->vm, "cannot decode the instruction at RIP 0x%llx to skip it",
+			(unsigned long long)v->regs.rip);
+		return false;
+	}
+	v->regs.rip += length;
+	if (guest_cpu_mode(v) != X86_MODE_LONG64)
+		v->regs.rip &= RIP_MASK_32;
+	return true;
+}
+
+static enum exit_action skip(struct vcpu *v, const struct vm_exit *exit)
+{
+	return vcpu_skip_instruction(v, exit) ? EXIT_CONTINUE : EXIT_STOP;
+}
+
+static enum exit_action handle_cpuid(struct vcpu *v, const struct vm_exit *exit)
+{
+	u32 leaf = (u32)v->regs.gpr[GPR_RAX], subleaf = (u32)v->regs.gpr[GPR_RCX];
+	struct cpuid_regs host = cpuid(leaf, subleaf);
+	struct vcpu_sregs s;
+	backend->get_sregs(v, &s);
+	struct cpuid_guest_info info = { v->id, (s.cr4 & CR4_OSXSAVE) != 0, (u32)(tsc_hz / 1000) };
+	struct cpuid_result r = cpuid_filter(leaf, subleaf,
+					     (struct cpuid_result){ host.eax, host.ebx, host.ecx, host.edx }, &info);
+	v->regs.gpr[GPR_RAX] = r.eax;
+	v->regs.gpr[GPR_RBX] = r.ebx;
+	v->regs.gpr[GPR_RCX] = r.ecx;
+	v->regs.gpr[GPR_RDX] = r.edx;
+	return skip(v, exit);
+}
+
+static enum exit_action handle_msr_read(struct vcpu *v, const struct vm_exit *exit)
+{
+	u64 value;
+	if (msr_guest_read(v, exit->msr.index, &value)) {
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return EXIT_CONTINUE;
+	}
+	v->regs.gpr[GPR_RAX] = (u32)value;
+	v->regs.gpr[GPR_RDX] = value >> 32;
+	return skip(v, exit);
+}
+
+static enum exit_action handle_msr_write(struct vcpu *v, const struct vm_exit *exit)
+{
+	u64 value = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
+	if (msr_guest_write(v, exit->msr.index, value)) {
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return EXIT_CONTINUE;
+	}
+	return skip(v, exit);
+}
+
+static enum exit_action handle_hlt(struct vcpu *v, const struct vm_exit *exit)
+{
+	if (!vcpu_skip_instruction(v, exit))
+		return EXIT_STOP;
+	if (v->interrupt_pending && (v->regs.rflags & RFLAGS_IF))
+		return EXIT_CONTINUE; /* the run loop injects it: HLT wakes up at once */
+	/* No timer or device model can raise an interrupt yet, so this HLT
+	 * would sleep forever. */
+	vm_stop(v->vm, "HLT with %s and no interrupt source that could wake it (RIP 0x%llx)",
+		(v->regs.rflags & RFLAGS_IF) ? "interrupts enabled" : "interrupts disabled",
+		(unsigned long long)v->regs.rip);
+	return EXIT_STOP;
+}
+
+static enum exit_action reinject_exception(struct vcpu *v, const struct vm_exit *exit)
+{
+	bool has_error = exit->exception.vector == VEC_AC;
+	vcpu_inject_exception(v, exit->exception.vector, has_error, exit->exception.error_code);
+	return EXIT_CONTINUE;
+}
+
+static enum exit_action handle_interrupt_window(struct vcpu *v, const struct vm_exit *exit)
+{
+	backend->set_interrupt_window(v, false);
+	v->window_requested = false;
+	return EXIT_CONTINUE;
+}
+
+static enum exit_action handle_nothing(struct vcpu *v, const struct vm_exit *exit)
+{
+	return EXIT_CONTINUE;
+}
+
+static enum exit_action handle_triple_fault(struct vcpu *v, const struct vm_exit *exit)
+{
+	vm_stop(v->vm, "triple fault at RIP 0x%llx (the guest's exception handling failed)",
+		(unsigned long long)v->regs.rip);
+	backend->dump_state(v);
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_invalid_opcode(struct vcpu *v, const char *what)
+{
+	if (v->vm->virt_insn_reports++ < VIRT_INSTRUCTION_LOG_LIMIT)
+		vm_log(v->vm, "%s at RIP 0x%llx: #UD (Presidio offers no nested virtualization)", what,
+		       (unsigned long long)v->regs.rip);
+	vcpu_inject_exception(v, VEC_UD, false, 0);
+	return EXIT_CONTINUE;
+}
+
+static enum exit_action handle_virt_instruction(struct vcpu *v, const struct vm_exit *exit)
+{
+	return handle_invalid_opcode(v, exit->virt_instruction.what);
+}
+
+static enum exit_action handle_hypercall(struct vcpu *v, const struct vm_exit *exit)
+{
+	return handle_invalid_opcode(v, "hypercall (VMCALL/VMMCALL)");
+}
+
+static enum exit_action handle_xsetbv(struct vcpu *v, const struct vm_exit *exit)
+{
+	u64 value = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
+	if ((u32)v->regs.gpr[GPR_RCX] != 0 || backend->set_xcr0(v, value)) {
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return EXIT_CONTINUE;
+	}
+	return skip(v, exit);
+}
+
+static enum exit_action handle_entry_failed(struct vcpu *v, const struct vm_exit *exit)
+{
+	vm_stop(v->vm, "VM entry failed: %s (code 0x%llx)", exit->failure.reason,
+		(unsigned long long)exit->failure.code);
+	backend->dump_state(v);
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_unknown(struct vcpu *v, const struct vm_exit *exit)
+{
+	vm_stop(v->vm, "unexpected exit (%s, hardware code 0x%llx) at RIP 0x%llx",
+		exit_reason_name(exit->reason), (unsigned long long)exit->hardware_reason,
+		(unsigned long long)v->regs.rip);
+	backend->dump_state(v);
+	return EXIT_STOP;
+}
+
+typedef enum exit_action (*exit_handler)(struct vcpu *v, const struct vm_exit *exit);
+
+static const exit_handler handlers[EXIT_REASON_COUNT] = {
+	[EXIT_IO] = handle_port_io,
+	[EXIT_MMIO] = handle_mmio,
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_MSR_READ] = handle_msr_read,
+	[EXIT_MSR_WRITE] = handle_msr_write,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_EXCEPTION] = reinject_exception,
+	[EXIT_INTERRUPT_WINDOW] = handle_interrupt_window,
+	[EXIT_EXTERNAL_INTERRUPT] = handle_nothing,
+	[EXIT_NMI] = handle_nothing,
+	[EXIT_INIT] = handle_nothing,
+	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_HYPERCALL] = handle_hypercall,
+	[EXIT_VIRT_INSTRUCTION] = handle_virt_instruction,
+	[EXIT_XSETBV] = handle_xsetbv,
+	[EXIT_INVD] = skip,
+	[EXIT_PAUSE] = skip,
+	[EXIT_ENTRY_FAILED] = handle_entry_failed,
+};
+
+enum exit_action exit_dispatch(struct vcpu *v, const struct vm_exit *exit)
+{
+	exit_handler h = exit->reason < EXIT_REASON_COUNT ? handlers[exit->reason] : NULL;
+	return h ? h(v, exit) : handle_unknown(v, exit);
+}

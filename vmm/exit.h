@@ -1,0 +1,82 @@
+/*
+ * The normalized VM exit: each backend turns its hardware exit (VMX exit
+ * reason + qualification, SVM exit code + EXITINFO) into this, and the
+ * handlers in vmm/exit.c are written once against it.
+ */
+#pragma once
+#include "lib/types.h"
+#include "vmm/emulate.h"
+
+enum exit_reason {
+	EXIT_NONE,
+	EXIT_IO,                 /* port I/O (io) */
+	EXIT_MMIO,               /* nested page fault / EPT violation outside RAM (mmio) */
+	EXIT_CPUID,
+	EXIT_MSR_READ,           /* msr */
+	EXIT_MSR_WRITE,          /* msr */
+	EXIT_HLT,
+	EXIT_CR_ACCESS,          /* cr */
+	EXIT_EXCEPTION,          /* exception (intercepted guest exception) */
+	EXIT_INTERRUPT_WINDOW,
+	EXIT_EXTERNAL_INTERRUPT, /* a physical interrupt arrived while the guest ran */
+	EXIT_NMI,
+	EXIT_TRIPLE_FAULT,
+	EXIT_HYPERCALL,          /* VMCALL/VMMCALL */
+	EXIT_VIRT_INSTRUCTION,   /* VMX/SVM instruction: the guest gets #UD */
+	EXIT_INIT,
+	EXIT_SIPI,
+	EXIT_XSETBV,
+	EXIT_INVLPG,
+	EXIT_INVD,
+	EXIT_PAUSE,
+	EXIT_ENTRY_FAILED,       /* invalid guest state, VM-entry failure (failure) */
+	EXIT_UNKNOWN,            /* anything else the backend cannot name (hardware_reason) */
+	EXIT_REASON_COUNT,
+};
+
+struct vm_exit {
+	enum exit_reason reason;
+	u64 hardware_reason; /* raw VMX basic exit reason / SVM exit code */
+	u8 instruction_length; /* 0 = unknown: decode it if RIP must advance */
+	union {
+		struct {
+			u16 port;
+			u8 size;       /* 1, 2 or 4 */
+			bool in;
+			bool string;
+			bool rep;
+			u8 address_size; /* 2, 4 or 8, string forms */
+			enum x86_segment segment; /* string OUTS source segment */
+		} io;
+		struct {
+			u64 gpa;
+			bool write;
+			bool fetch;
+		} mmio;
+		struct {
+			u32 index;
+		} msr;
+		struct {
+			u8 vector;
+			bool has_error_code;
+			u32 error_code;
+		} exception;
+		struct {
+			u8 cr;
+			bool write;
+			u8 gpr;
+		} cr;
+		struct {
+			const char *what;
+		} virt_instruction;
+		struct {
+			const char *reason;
+			u64 code;
+		} failure;
+		struct {
+			u64 address;
+		} invlpg;
+	};
+};
+
+const char *exit_reason_name(enum exit_reason reason);

@@ -1,0 +1,124 @@
+/* Guest memory access, guest-physical and guest-linear. */
+#include "vmm/guest_mem.h"
+#include "vmm/backend.h"
+#include "vmm/pagewalk.h"
+#include "vmm/vm.h"
+#include "lib/string.h"
+
+#define CR0_PE BIT(0)
+#define EFER_LMA BIT(10)
+#define RFLAGS_VM BIT(17)
+
+void *guest_phys_ptr(struct vm *vm, u64 gpa, u64 len)
+{
+	const struct memmap_region *r = memmap_find(&vm->mem, gpa, len ? len : 1);
+	return r ? r->host + (gpa - r->gpa) : NULL;
+}
+
+static int phys_copy(struct vm *vm, u64 gpa, u8 *buf, u64 len, bool write)
+{
+	while (len) {
+		const struct memmap_region *r = memmap_find(&vm->mem, gpa, 1);
+		if (!r)
+			return -1;
+		u64 chunk = MIN(len, r->gpa + r->size - gpa);
+		u8 *host = r->host + (gpa - r->gpa);
+		if (write)
+			memcpy(host, buf, chunk);
+		else
+			memcpy(buf, host, chunk);
+		gpa += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int guest_phys_read(struct vm *vm, u64 gpa, void *dst, u64 len) { return phys_copy(vm, gpa, dst, len, false); }
+
+int guest_phys_write(struct vm *vm, u64 gpa, const void *src, u64 len)
+{
+	return phys_copy(vm, gpa, (u8 *)src, len, true);
+}
+
+static bool walker_read(void *ctx, u64 gpa, void *value, unsigned size)
+{
+	return guest_phys_read(ctx, gpa, value, size) == 0;
+}
+
+static bool walker_write(void *ctx, u64 gpa, const void *value, unsigned size)
+{
+	return guest_phys_write(ctx, gpa, value, size) == 0;
+}
+
+enum guest_access_result guest_linear_to_phys(struct vcpu *vcpu, u64 linear, unsigned access,
+					      u64 *gpa, u32 *pf_error)
+{
+	struct vcpu_sregs s;
+	backend->get_sregs(vcpu, &s);
+	struct pagewalk_env env = { s.cr0, s.cr3, s.cr4, s.efer, walker_read, walker_write, vcpu->vm };
+	if (s.seg[SREG_CS].dpl == 3)
+		access |= WALK_USER;
+	switch (guest_page_walk(&env, linear, access, gpa, pf_error)) {
+	case WALK_OK: return GUEST_ACCESS_OK;
+	case WALK_PAGE_FAULT: return GUEST_ACCESS_PAGE_FAULT;
+	default: return GUEST_ACCESS_BAD_TABLE;
+	}
+}
+
+enum x86_mode guest_cpu_mode(struct vcpu *vcpu)
+{
+	struct vcpu_sregs s;
+	backend->get_sregs(vcpu, &s);
+	if (!(s.cr0 & CR0_PE) || (vcpu->regs.rflags & RFLAGS_VM))
+		return X86_MODE_REAL;
+	if ((s.efer & EFER_LMA) && s.seg[SREG_CS].l)
+		return X86_MODE_LONG64;
+	return s.seg[SREG_CS].db ? X86_MODE_PROT32 : X86_MODE_PROT16;
+}
+
+u64 guest_segment_linear(struct vcpu *vcpu, enum x86_segment seg, u64 offset)
+{
+	struct vcpu_sregs s;
+	backend->get_sregs(vcpu, &s);
+	bool long64 = (s.efer & EFER_LMA) && s.seg[SREG_CS].l;
+	if (long64)
+		return (seg == SEG_FS || seg == SEG_GS) ? s.seg[seg].base + offset : offset;
+	if (seg == SEG_NONE)
+		return offset & 0xffffffffULL;
+	return (s.seg[seg].base + offset) & 0xffffffffULL;
+}
+
+static enum guest_access_result linear_copy(struct vcpu *vcpu, u64 linear, u8 *buf, u64 len,
+					    unsigned access, u32 *pf_error, u64 *fault_address)
+{
+	while (len) {
+		u64 chunk = MIN(len, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+		u64 gpa;
+		enum guest_access_result r = guest_linear_to_phys(vcpu, linear, access, &gpa, pf_error);
+		if (r == GUEST_ACCESS_PAGE_FAULT)
+			*fault_address = linear;
+		if (r != GUEST_ACCESS_OK)
+			return r;
+		int rc = (access & WALK_WRITE) ? guest_phys_write(vcpu->vm, gpa, buf, chunk)
+					       : guest_phys_read(vcpu->vm, gpa, buf, chunk);
+		if (rc)
+			return GUEST_ACCESS_NOT_RAM;
+		linear += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	return GUEST_ACCESS_OK;
+}
+
+enum guest_access_result guest_linear_read(struct vcpu *vcpu, u64 linear, void *dst, u64 len,
+					   unsigned access, u32 *pf_error, u64 *fault_address)
+{
+	return linear_copy(vcpu, linear, dst, len, access & ~WALK_WRITE, pf_error, fault_address);
+}
+
+enum guest_access_result guest_linear_write(struct vcpu *vcpu, u64 linear, const void *src, u64 len,
+					    u32 *pf_error, u64 *fault_address)
+{
+	return linear_copy(vcpu, linear, (u8 *)src, len, WALK_WRITE, pf_error, fault_address);
+}

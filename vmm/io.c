@@ -1,0 +1,94 @@
+/*
+ * Port I/O exits: IN/OUT to the VM's port bus, and INS/OUTS (with REP)
+ * through the guest's page tables.
+ */
+#include "vmm/vmm.h"
+#include "vmm/backend.h"
+#include "vmm/guest_mem.h"
+#include "vmm/pagewalk.h"
+#include "vmm/vm.h"
+
+#define RFLAGS_DF BIT(10)
+/* Bound the work one exit does so a huge REP count cannot stall the CPU;
+ * the instruction restarts where it stopped. */
+#define STRING_IO_BATCH 4096
+
+static u64 address_mask(u8 address_size)
+{
+	return address_size == 8 ? ~0ULL : (1ULL << (address_size * 8)) - 1;
+}
+
+static void set_register_masked(u64 *reg, u64 value, u64 mask)
+{
+	*reg = (*reg & ~mask) | (value & mask);
+}
+
+static enum exit_action simple_io(struct vcpu *v, const struct vm_exit *e)
+{
+	struct vm *vm = v->vm;
+	u64 mask = address_mask(e->io.size);
+	if (e->io.in) {
+		u64 value;
+		io_bus_read(&vm->pio, v, vm->name, e->io.port, e->io.size, &value);
+		if (e->io.size == 4)
+			v->regs.gpr[GPR_RAX] = (u32)value; /* 32-bit writes zero-extend */
+		else
+			set_register_masked(&v->regs.gpr[GPR_RAX], value, mask);
+	} else {
+		io_bus_write(&vm->pio, v, vm->name, e->io.port, e->io.size, v->regs.gpr[GPR_RAX] & mask);
+	}
+	return vcpu_skip_instruction(v, e) ? EXIT_CONTINUE : EXIT_STOP;
+}
+
+static bool string_element(struct vcpu *v, const struct vm_exit *e, u64 *index_reg, u64 linear)
+{
+	struct vm *vm = v->vm;
+	u64 value = 0, fault_address;
+	u32 error;
+	enum guest_access_result r;
+	if (e->io.in) {
+		io_bus_read(&vm->pio, v, vm->name, e->io.port, e->io.size, &value);
+		r = guest_linear_write(v, linear, &value, e->io.size, &error, &fault_address);
+	} else {
+		r = guest_linear_read(v, linear, &value, e->io.size, WALK_READ, &error, &fault_address);
+		if (r == GUEST_ACCESS_OK)
+			io_bus_write(&vm->pio, v, vm->name, e->io.port, e->io.size, value);
+	}
+	if (r == GUEST_ACCESS_PAGE_FAULT) {
+		vcpu_inject_page_fault(v, fault_address, error);
+		return false;
+	}
+	if (r != GUEST_ACCESS_OK) {
+		vm_stop(vm, "string I/O on port 0x%x to linear 0x%llx which is not guest RAM", e->io.port,
+			(unsigned long long)linear);
+		return false;
+	}
+	u64 step = (v->regs.rflags & RFLAGS_DF) ? -(u64)e->io.size : e->io.size;
+	u64 amask = address_mask(e->io.address_size);
+	set_register_masked(index_reg, *index_reg + step, amask);
+	return true;
+}
+
+static enum exit_action string_io(struct vcpu *v, const struct vm_exit *e)
+{
+	u64 amask = address_mask(e->io.address_size);
+	u64 *index_reg = &v->regs.gpr[e->io.in ? GPR_RDI : GPR_RSI];
+	enum x86_segment seg = e->io.in ? SEG_ES : e->io.segment;
+	u64 *count = &v->regs.gpr[GPR_RCX];
+	for (unsigned done = 0; !e->io.rep || (*count & amask); done++) {
+		if (done == STRING_IO_BATCH)
+			return EXIT_CONTINUE; /* RIP unchanged: the guest re-executes the rest */
+		u64 linear = guest_segment_linear(v, seg, *index_reg & amask);
+		if (!string_element(v, e, index_reg, linear))
+			return v->vm->state == VM_RUNNING ? EXIT_CONTINUE : EXIT_STOP;
+		if (!e->io.rep)
+			break;
+		set_register_masked(count, *count - 1, amask);
+	}
+	return vcpu_skip_instruction(v, e) ? EXIT_CONTINUE : EXIT_STOP;
+}
+
+enum exit_action handle_port_io(struct vcpu *v, const struct vm_exit *e)
+{
+	return e->io.string ? string_io(v, e) : simple_io(v, e);
+}

@@ -1,0 +1,32 @@
+#include "vmm/memmap.h"
+
+int memmap_add(struct memmap *map, u64 gpa, u64 size, enum memmap_kind kind, u8 *host, u64 hpa)
+{
+	if (!size || gpa + size < gpa || map->count >= MEMMAP_MAX_REGIONS)
+		return -1;
+	for (unsigned i = 0; i < map->count; i++) {
+		const struct memmap_region *r = &map->region[i];
+		if (gpa < r->gpa + r->size && r->gpa < gpa + size)
+			return -1;
+	}
+	unsigned at = map->count;
+	while (at > 0 && map->region[at - 1].gpa > gpa) {
+		map->region[at] = map->region[at - 1];
+		at--;
+	}
+	map->region[at] = (struct memmap_region){ gpa, size, kind, host, hpa };
+	map->count++;
+	return 0;
+}
+
+const struct memmap_region *memmap_find(const struct memmap *map, u64 gpa, u64 len)
+{
+	if (gpa + len < gpa)
+		return NULL;
+	for (unsigned i = 0; i < map->count; i++) {
+		const struct memmap_region *r = &map->region[i];
+		if (gpa >= r->gpa && gpa + len <= r->gpa + r->size)
+			return r;
+	}
+	return NULL;
+}

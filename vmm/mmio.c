@@ -1,0 +1,143 @@
+/*
+ * MMIO exits: the faulting instruction is emulated by vmm/emulate.c, whose
+ * memory accesses land either in guest RAM or on the VM's MMIO bus.
+ */
+#include "vmm/vmm.h"
+#include "vmm/backend.h"
+#include "vmm/emulate.h"
+#include "vmm/guest_mem.h"
+#include "vmm/pagewalk.h"
+#include "vmm/vm.h"
+#include "lib/string.h"
+
+#define MMIO_MAX_ACCESS 8
+#define RIP_MASK_32 0xffffffffULL
+
+static enum emulate_status fault(struct emulate_ctx *ctx, u64 address, u32 error)
+{
+	struct vcpu *v = ctx->opaque;
+	struct vcpu_sregs s;
+	backend->get_sregs(v, &s);
+	s.cr2 = address;
+	backend->set_sregs(v, &s);
+	ctx->exception.vector = 14;
+	ctx->exception.has_error_code = true;
+	ctx->exception.error_code = error;
+	return EMULATE_EXCEPTION;
+}
+
+/* One access that may touch RAM or a device (never both: MMIO accesses do
+ * not straddle pages in the guests we run; RAM accesses may). */
+static enum emulate_status access(struct emulate_ctx *ctx, enum x86_segment seg, u64 offset,
+				  void *data, unsigned size, bool write)
+{
+	struct vcpu *v = ctx->opaque;
+	u64 linear = guest_segment_linear(v, seg, offset), gpa, fault_address;
+	u32 error;
+	enum guest_access_result r = write ? guest_linear_write(v, linear, data, size, &error, &fault_address)
+					   : guest_linear_read(v, linear, data, size, WALK_READ, &error, &fault_address);
+	if (r == GUEST_ACCESS_OK)
+		return EMULATE_OK;
+	if (r == GUEST_ACCESS_PAGE_FAULT)
+		return fault(ctx, fault_address, error);
+	if (r == GUEST_ACCESS_BAD_TABLE || size > MMIO_MAX_ACCESS)
+		return EMULATE_UNHANDLEABLE;
+	r = guest_linear_to_phys(v, linear, write ? WALK_WRITE : WALK_READ, &gpa, &error);
+	if (r != GUEST_ACCESS_OK)
+		return EMULATE_UNHANDLEABLE;
+	if (write) {
+		u64 value = 0;
+		memcpy(&value, data, size);
+		io_bus_write(&v->vm->mmio, v, v->vm->name, gpa, size, value);
+	} else {
+		u64 value;
+		io_bus_read(&v->vm->mmio, v, v->vm->name, gpa, size, &value);
+		memcpy(data, &value, size);
+	}
+	return EMULATE_OK;
+}
+
+static enum emulate_status emulate_read(struct emulate_ctx *ctx, enum x86_segment seg, u64 offset,
+					void *data, unsigned size)
+{
+	return access(ctx, seg, offset, data, size, false);
+}
+
+static enum emulate_status emulate_write(struct emulate_ctx *ctx, enum x86_segment seg, u64 offset,
+					 const void *data, unsigned size)
+{
+	return access(ctx, seg, offset, (void *)data, size, true);
+}
+
+/* Instruction bytes at CS:offset, as many as are readable (up to a page end
+ * that is not mapped, the rest is simply unavailable). */
+static unsigned emulate_fetch(struct emulate_ctx *ctx, u64 offset, u8 *data, unsigned size)
+{
+	struct vcpu *v = ctx->opaque;
+	unsigned got = 0;
+	while (got < size) {
+		u64 linear = guest_segment_linear(v, SEG_CS, offset + got), fault_address;
+		unsigned chunk = MIN(size - got, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+		u32 error;
+		if (guest_linear_read(v, linear, data + got, chunk, WALK_FETCH, &error, &fault_address))
+			break;
+		got += chunk;
+	}
+	return got;
+}
+
+static const struct emulate_ops ops = {
+	.read = emulate_read,
+	.write = emulate_write,
+	.fetch = emulate_fetch,
+};
+
+static void context_from_vcpu(struct emulate_ctx *ctx, struct vcpu *v)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->ops = &ops;
+	ctx->opaque = v;
+	ctx->mode = guest_cpu_mode(v);
+	memcpy(ctx->gpr, v->regs.gpr, sizeof(ctx->gpr));
+	ctx->rip = v->regs.rip;
+	ctx->rflags = v->regs.rflags;
+}
+
+int vcpu_decode_current_instruction(struct vcpu *v, u8 *length)
+{
+	struct emulate_ctx ctx;
+	u8 bytes[X86_MAX_INSN_LENGTH];
+	context_from_vcpu(&ctx, v);
+	unsigned got = emulate_fetch(&ctx, v->regs.rip, bytes, sizeof(bytes));
+	if (x86_decode(bytes, got, ctx.mode, &ctx.insn))
+		return -1;
+	*length = ctx.insn.length;
+	return 0;
+}
+
+enum exit_action handle_mmio(struct vcpu *v, const struct vm_exit *e)
+{
+	struct emulate_ctx ctx;
+	if (e->mmio.fetch) {
+		vm_stop(v->vm, "instruction fetch from guest-physical 0x%llx, which is not RAM",
+			(unsigned long long)e->mmio.gpa);
+		return EXIT_STOP;
+	}
+	context_from_vcpu(&ctx, v);
+	switch (x86_emulate(&ctx)) {
+	case EMULATE_OK:
+		memcpy(v->regs.gpr, ctx.gpr, sizeof(v->regs.gpr));
+		v->regs.rip = ctx.mode == X86_MODE_LONG64 ? ctx.rip : ctx.rip & RIP_MASK_32;
+		v->regs.rflags = ctx.rflags;
+		return EXIT_CONTINUE;
+	case EMULATE_EXCEPTION:
+		vcpu_inject_exception(v, ctx.exception.vector, ctx.exception.has_error_code,
+				      ctx.exception.error_code);
+		return EXIT_CONTINUE;
+	default:
+		vm_stop(v->vm, "cannot emulate the instruction at RIP 0x%llx (bytes %02x %02x %02x %02x) "
+			"accessing guest-physical 0x%llx", (unsigned long long)v->regs.rip, ctx.insn.bytes[0],
+			ctx.insn.bytes[1], ctx.insn.bytes[2], ctx.insn.bytes[3], (unsigned long long)e->mmio.gpa);
+		return EXIT_STOP;
+	}
+}

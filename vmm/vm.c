@@ -1,0 +1,196 @@
+/* VM lifecycle: memory, devices, vCPUs, the run loop and its statistics. */
+#include "vmm/vm.h"
+#include "vmm/backend.h"
+#include "vmm/dev/devices.h"
+#include "vmm/loader.h"
+#include "vmm/msr.h"
+#include "vmm/vm_config.h"
+#include "vmm/vmm.h"
+#include "lib/print.h"
+#include "lib/string.h"
+#include "mm/frame.h"
+#include "mm/heap.h"
+#include "mm/phys.h"
+
+/* The PC holes below 1 MiB: EBDA, VGA/option ROM window, BIOS. */
+#define EBDA_START 0x9f000ULL /* page-aligned: the nested page tables map whole pages */
+#define VGA_HOLE_START 0xa0000ULL
+#define BIOS_START 0xf0000ULL
+#define HIGH_MEMORY_START (1 * MiB)
+#define LOG_LINE 256
+
+void vm_log(const struct vm *vm, const char *fmt, ...)
+{
+	char line[LOG_LINE];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pr_info("vm %s: %s", vm->name, line);
+}
+
+void vm_stop(struct vm *vm, const char *fmt, ...)
+{
+	if (vm->state != VM_RUNNING && vm->state != VM_CREATED)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	va_end(ap);
+	vm->state = VM_STOPPED;
+}
+
+void vm_exit_with_status(struct vm *vm, int status)
+{
+	if (vm->state != VM_RUNNING)
+		return;
+	vm->exit_status = status;
+	vm->state = VM_EXITED;
+}
+
+void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector)
+{
+	vcpu->interrupt_vector = vector;
+	vcpu->interrupt_pending = true;
+}
+
+static int setup_memory(struct vm *vm, u64 size, char *err, size_t len)
+{
+	u64 hpa = frame_alloc_contig(size / PAGE_SIZE, LARGE_PAGE_SIZE);
+	if (!hpa) {
+		ksnprintf(err, len, "not enough free host memory for %llu MiB of guest RAM",
+			  (unsigned long long)(size / MiB));
+		return -1;
+	}
+	u8 *host = phys_to_virt(hpa);
+	vm->ram_size = size;
+	if (memmap_add(&vm->mem, 0, EBDA_START, MEMMAP_RAM, host, hpa) ||
+	    memmap_add(&vm->mem, EBDA_START, VGA_HOLE_START - EBDA_START, MEMMAP_RAM_RESERVED,
+		       host + EBDA_START, hpa + EBDA_START) ||
+	    memmap_add(&vm->mem, BIOS_START, HIGH_MEMORY_START - BIOS_START, MEMMAP_RAM_RESERVED,
+		       host + BIOS_START, hpa + BIOS_START) ||
+	    memmap_add(&vm->mem, HIGH_MEMORY_START, size - HIGH_MEMORY_START, MEMMAP_RAM,
+		       host + HIGH_MEMORY_START, hpa + HIGH_MEMORY_START)) {
+		ksnprintf(err, len, "internal error building the memory map");
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t len)
+{
+	io_bus_init(&vm->pio, "port");
+	io_bus_init(&vm->mmio, "MMIO");
+	vm->debug_exit = cfg->debug_exit;
+	vm->test_device = cfg->test_device;
+	if (uart16550_create(vm, COM1_BASE) || (cfg->debug_exit && debug_exit_create(vm, DEBUG_EXIT_PORT)) ||
+	    (cfg->test_device && test_device_create(vm))) {
+		ksnprintf(err, len, "out of memory creating devices");
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, char *err, size_t len)
+{
+	struct vcpu *v = kzalloc(sizeof(*v));
+	if (!v) {
+		ksnprintf(err, len, "out of memory for a vCPU");
+		return -1;
+	}
+	v->vm = vm;
+	v->id = 0;
+	vm->vcpu[vm->vcpu_count++] = v;
+	msr_vcpu_reset(v);
+	if (backend->vcpu_create(v, err, len))
+		return -1;
+	struct vcpu_sregs sregs;
+	if (guest_load(vm, cfg, &v->regs, &sregs, err, len))
+		return -1;
+	backend->set_sregs(v, &sregs);
+	return 0;
+}
+
+struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, size_t len)
+{
+	struct vm *vm = kzalloc(sizeof(*vm));
+	if (!vm) {
+		ksnprintf(err, len, "out of memory for the VM");
+		return NULL;
+	}
+	strncpy_terminated(vm->name, cfg->name, sizeof(vm->name));
+	vm->index = index;
+	if (cfg->vcpus > 1)
+		pr_warn("vm %s: %u vCPUs asked for; only 1 is supported so far", vm->name, cfg->vcpus);
+	if (setup_memory(vm, ALIGN_UP(cfg->memory, LARGE_PAGE_SIZE), err, len) ||
+	    setup_devices(vm, cfg, err, len) || backend->vm_create(vm, err, len) ||
+	    setup_vcpu(vm, cfg, err, len)) {
+		vm_destroy(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		backend->vcpu_destroy(vm->vcpu[i]);
+		kfree(vm->vcpu[i]);
+	}
+	backend->vm_destroy(vm);
+	if (vm->ram_size)
+		frame_free(vm->mem.region[0].hpa, vm->ram_size / PAGE_SIZE);
+	/* Device state is owned by the device files; they are freed with the heap
+	 * arena when VMs become restartable. */
+	kfree(vm);
+}
+
+/* Injects a queued external interrupt when the guest can take it, or asks
+ * for an exit as soon as it can. */
+static void deliver_events(struct vcpu *v)
+{
+	if (!v->interrupt_pending)
+		return;
+	if (backend->interrupt_allowed(v)) {
+		backend->inject_event(v, EVENT_EXTERNAL_INTERRUPT, v->interrupt_vector, false, 0);
+		v->interrupt_pending = false;
+		if (v->window_requested) {
+			backend->set_interrupt_window(v, false);
+			v->window_requested = false;
+		}
+	} else if (!v->window_requested) {
+		backend->set_interrupt_window(v, true);
+		v->window_requested = true;
+	}
+}
+
+void vm_run(struct vm *vm)
+{
+	struct vcpu *v = vm->vcpu[0];
+	struct vm_exit exit;
+	vm->state = VM_RUNNING;
+	backend->vcpu_load(v);
+	while (vm->state == VM_RUNNING) {
+		deliver_events(v);
+		backend->vcpu_run(v, &exit);
+		vm->stats.exits[exit.reason]++;
+		if (exit_dispatch(v, &exit) == EXIT_STOP && vm->state == VM_RUNNING)
+			vm_stop(vm, "stopped by the %s exit handler", exit_reason_name(exit.reason));
+	}
+	backend->vcpu_put(v);
+}
+
+void vm_print_exit_statistics(const struct vm *vm)
+{
+	char line[LOG_LINE] = "";
+	size_t used = 0;
+	u64 total = 0;
+	for (int r = 0; r < EXIT_REASON_COUNT; r++) {
+		if (!vm->stats.exits[r])
+			continue;
+		total += vm->stats.exits[r];
+		used += ksnprintf(line + used, used < sizeof(line) ? sizeof(line) - used : 0, " %s %llu",
+				  exit_reason_name(r), (unsigned long long)vm->stats.exits[r]);
+	}
+	vm_log(vm, "%llu exits:%s", (unsigned long long)total, line);
+}

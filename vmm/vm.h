@@ -1,0 +1,73 @@
+/* Virtual machines and virtual CPUs: architecture-neutral objects. */
+#pragma once
+#include "lib/types.h"
+#include "vmm/exit.h"
+#include "vmm/iobus.h"
+#include "vmm/memmap.h"
+#include "vmm/vcpu_state.h"
+
+#define VM_NAME_MAX 24
+#define VM_MAX_VCPUS 8
+#define VM_CMDLINE_MAX 1024
+
+enum vm_state {
+	VM_CREATED,
+	VM_RUNNING,
+	VM_EXITED,  /* the guest asked to end (debug exit, power-off) */
+	VM_STOPPED, /* Presidio stopped it (triple fault, entry failure, hostile act) */
+};
+
+struct vm_stats {
+	u64 exits[EXIT_REASON_COUNT];
+	u64 io_exits_by_kind[2]; /* port in/out */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	struct vcpu_regs regs;
+	void *arch;            /* the backend's private state (VMCB/VMCS...) */
+	u8 *fpu_state;         /* XSAVE/FXSAVE area */
+	u64 xcr0;
+	/* Interrupt delivery: one pending external vector for now (the test
+	 * device); the interrupt controller models feed this later. */
+	bool interrupt_pending;
+	u8 interrupt_vector;
+	bool window_requested;
+	/* MSR state the backend does not hold. */
+	u64 tsc_offset;
+	u64 msr_misc_enable;
+	u64 msr_mtrr_def_type;
+	u64 msr_mtrr_var[16];
+	u64 msr_mtrr_fixed[11];
+};
+
+struct vm {
+	char name[VM_NAME_MAX];
+	unsigned index;
+	enum vm_state state;
+	int exit_status;       /* VM_EXITED: (V << 1) | 1 from the debug-exit port */
+	char stop_reason[160]; /* VM_STOPPED: why */
+	struct memmap mem;
+	u64 ram_size;
+	struct io_bus pio;
+	struct io_bus mmio;
+	unsigned vcpu_count;
+	struct vcpu *vcpu[VM_MAX_VCPUS];
+	void *arch;            /* backend VM state (nested page tables, ASID...) */
+	struct vm_stats stats;
+	unsigned msr_denials;  /* rate-limits the #GP log */
+	unsigned virt_insn_reports;
+	bool debug_exit;       /* port 0xf4 enabled */
+	bool test_device;      /* ports 0xe0-0xef and the MMIO scratch page */
+	void *devices[8];      /* device state, owned by the device files */
+};
+
+/* Stops the VM at the next opportunity with a reason (printed by the run loop). */
+void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vm_exit_with_status(struct vm *vm, int status);
+/* Logs a line prefixed with the VM's name. */
+void vm_log(const struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Queues an external interrupt for delivery when the guest can take it. */
+void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector);

@@ -1,0 +1,35 @@
+/* Internal interfaces between the vmm/ files. */
+#pragma once
+#include "lib/types.h"
+#include "vmm/exit.h"
+
+struct vm;
+struct vcpu;
+struct vm_config;
+struct boot_info;
+struct hv_options;
+
+enum exit_action { EXIT_CONTINUE, EXIT_STOP };
+
+/* vmm/vmm.c: create and run the VMs the boot modules describe. */
+void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *options);
+
+/* vmm/vm.c */
+struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, size_t err_len);
+void vm_destroy(struct vm *vm);
+void vm_run(struct vm *vm);
+void vm_print_exit_statistics(const struct vm *vm);
+
+/* vmm/exit.c */
+enum exit_action exit_dispatch(struct vcpu *vcpu, const struct vm_exit *exit);
+/* Advances RIP past the instruction that exited (decoding it if the
+ * hardware did not report the length). Returns false if it stopped the VM. */
+bool vcpu_skip_instruction(struct vcpu *vcpu, const struct vm_exit *exit);
+void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error_code, u32 error_code);
+void vcpu_inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code);
+
+/* vmm/io.c */
+enum exit_action handle_port_io(struct vcpu *vcpu, const struct vm_exit *exit);
+/* vmm/mmio.c */
+enum exit_action handle_mmio(struct vcpu *vcpu, const struct vm_exit *exit);
+int vcpu_decode_current_instruction(struct vcpu *vcpu, u8 *length);
