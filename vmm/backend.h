@@ -31,8 +31,10 @@ struct backend_ops {
 	void (*vcpu_run)(struct vcpu *vcpu, struct vm_exit *exit);
 	void (*get_sregs)(struct vcpu *vcpu, struct vcpu_sregs *sregs);
 	void (*set_sregs)(struct vcpu *vcpu, const struct vcpu_sregs *sregs);
-	/* Guest EFER/CR writes that need backend fix-ups (SVME, LMA, shadows). */
+	/* Guest EFER/CR writes that need backend fix-ups (SVME, LMA, shadows);
+	 * -1 means the value is invalid and the guest gets #GP. */
 	int (*set_efer)(struct vcpu *vcpu, u64 efer);
+	int (*set_cr)(struct vcpu *vcpu, unsigned cr, u64 value);
 	/* Event injection at the next entry. */
 	void (*inject_event)(struct vcpu *vcpu, enum event_type type, u8 vector,
 			     bool has_error_code, u32 error_code);

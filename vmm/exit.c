@@ -175,6 +175,36 @@ static enum exit_action handle_xsetbv(struct vcpu *v, const struct vm_exit *exit
 	return skip(v, exit);
 }
 
+#define CR0_TS BIT(3)
+#define LMSW_BITS 0xf /* PE, MP, EM, TS */
+#define CR0_PE BIT(0)
+
+static enum exit_action handle_cr_access(struct vcpu *v, const struct vm_exit *exit)
+{
+	struct vcpu_sregs s;
+	backend->get_sregs(v, &s);
+	u64 *gpr = &v->regs.gpr[exit->cr.gpr];
+	u64 current = exit->cr.cr == 0 ? s.cr0 : exit->cr.cr == 3 ? s.cr3 : s.cr4;
+	u64 value;
+	switch (exit->cr.type) {
+	case CR_MOV_FROM:
+		*gpr = current;
+		return skip(v, exit);
+	case CR_MOV_TO: value = *gpr; break;
+	case CR_CLTS: value = s.cr0 & ~CR0_TS; break;
+	default: /* LMSW: can set PE but never clear it */
+		value = (s.cr0 & ~(u64)LMSW_BITS) | (exit->cr.lmsw_source & LMSW_BITS) | (s.cr0 & CR0_PE);
+		break;
+	}
+	if (guest_cpu_mode(v) != X86_MODE_LONG64 && exit->cr.type == CR_MOV_TO)
+		value = (u32)value;
+	if (backend->set_cr(v, exit->cr.cr, value)) {
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return EXIT_CONTINUE;
+	}
+	return skip(v, exit);
+}
+
 static enum exit_action handle_entry_failed(struct vcpu *v, const struct vm_exit *exit)
 {
 	vm_stop(v->vm, "VM entry failed: %s (code 0x%llx)", exit->failure.reason,
@@ -201,11 +231,14 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_MSR_READ] = handle_msr_read,
 	[EXIT_MSR_WRITE] = handle_msr_write,
 	[EXIT_HLT] = handle_hlt,
+	[EXIT_CR_ACCESS] = handle_cr_access,
 	[EXIT_EXCEPTION] = reinject_exception,
 	[EXIT_INTERRUPT_WINDOW] = handle_interrupt_window,
 	[EXIT_EXTERNAL_INTERRUPT] = handle_nothing,
 	[EXIT_NMI] = handle_nothing,
 	[EXIT_INIT] = handle_nothing,
+	[EXIT_SIPI] = handle_nothing,
+	[EXIT_INVLPG] = skip,
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_HYPERCALL] = handle_hypercall,
 	[EXIT_VIRT_INSTRUCTION] = handle_virt_instruction,

@@ -63,8 +63,9 @@ struct vm_exit {
 		} exception;
 		struct {
 			u8 cr;
-			bool write;
+			enum { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW } type;
 			u8 gpr;
+			u16 lmsw_source;
 		} cr;
 		struct {
 			const char *what;

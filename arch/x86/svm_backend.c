@@ -298,6 +298,30 @@ static int svm_set_efer(struct vcpu *v, u64 efer)
 	return 0;
 }
 
+static int svm_set_cr(struct vcpu *v, unsigned cr, u64 value)
+{
+	struct vmcb *vmcb = svm(v)->vmcb;
+	switch (cr) {
+	case 0:
+		if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)))
+			return -1;
+		vmcb->save.cr0 = value;
+		return svm_set_efer(v, vmcb->save.efer & ~EFER_SVME);
+	case 3:
+		vmcb->save.cr3 = value;
+		break;
+	case 4:
+		if (value & CR4_VMXE)
+			return -1;
+		vmcb->save.cr4 = value;
+		break;
+	default:
+		return -1;
+	}
+	vmcb->control.clean_bits &= ~CLEAN_CRX;
+	return 0;
+}
+
 static u64 event_bits(enum event_type type, u8 vector, bool has_error, u32 error)
 {
 	static const u64 types[] = {
@@ -513,6 +537,7 @@ const struct backend_ops svm_backend_ops = {
 	.get_sregs = svm_get_sregs,
 	.set_sregs = svm_set_sregs,
 	.set_efer = svm_set_efer,
+	.set_cr = svm_set_cr,
 	.inject_event = svm_inject_event,
 	.event_pending = svm_event_pending,
 	.interrupt_allowed = svm_interrupt_allowed,

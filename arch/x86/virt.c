@@ -32,6 +32,7 @@ void virt_print_summary(void)
 }
 
 extern const struct backend_ops svm_backend_ops;
+extern const struct backend_ops vmx_backend_ops;
 
 const struct backend_ops *backend_select(char *err, size_t err_len)
 {
@@ -44,8 +45,7 @@ const struct backend_ops *backend_select(char *err, size_t err_len)
 		}
 		return &svm_backend_ops;
 	case VIRT_VMX:
-		ksnprintf(err, err_len, "the Intel VT-x backend is not implemented yet");
-		return NULL;
+		return &vmx_backend_ops;
 	default:
 		ksnprintf(err, err_len, "no hardware virtualization");
 		return NULL;

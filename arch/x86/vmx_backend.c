@@ -1,0 +1,798 @@
+/*
+ * The Intel VT-x backend: VMXON, VMCS set-up from the capability MSRs,
+ * VMLAUNCH/VMRESUME, and exit decoding into the normalized struct vm_exit
+ * (SDM Vol. 3C chapters 24-29).
+ */
+#include "arch/x86/vmx_vmcs.h"
+#include "arch/x86/virt.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpufeatures.h"
+#include "arch/x86/ept_npt.h"
+#include "arch/x86/fpu.h"
+#include "arch/x86/gdt.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/percpu.h"
+#include "lib/print.h"
+#include "lib/string.h"
+#include "mm/frame.h"
+#include "mm/heap.h"
+#include "mm/phys.h"
+#include "vmm/backend.h"
+#include "vmm/vm.h"
+
+#define PAT_POWER_ON_VALUE 0x0007040600070406ULL
+#define VMCS_LINK_POINTER_NONE (~0ULL)
+#define IO_BITMAP_SIZE PAGE_SIZE
+#define MSR_BITMAP_READ_LOW 0x000
+#define MSR_BITMAP_READ_HIGH 0x400
+#define MSR_BITMAP_WRITE_LOW 0x800
+#define MSR_BITMAP_WRITE_HIGH 0xc00
+#define MSR_HIGH_BASE 0xc0000000u
+#define MSR_RANGE_SIZE 0x2000
+#define EXCEPTION_DB 1
+#define EXCEPTION_AC 17
+#define NMI_VECTOR 2
+#define DR6_INIT 0xffff0ff0ULL
+#define RFLAGS_RESERVED_ONE BIT(1)
+#define MAX_VPID 0xffff
+/* MSRs the hardware does not switch on VM entry/exit but the host never
+ * uses: owned by the guest while it runs, switched at vcpu_load/put. */
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+
+struct vmx_vm {
+	struct slpt ept;
+	u64 eptp;
+	u16 vpid;
+	u8 *io_bitmaps; /* A and B, contiguous */
+	u8 *msr_bitmap;
+};
+
+struct vmx_vcpu {
+	u64 vmcs_pa;
+	bool launched;
+	bool flush_tlb;
+	u32 primary_controls;
+	u64 cr0_shadow, cr4_shadow; /* what the guest believes it wrote */
+	u64 host_syscall_msrs[5], guest_syscall_msrs[5];
+};
+
+int vmx_enter_guest(u64 *gprs, int launched);
+extern const u8 vmx_exit_point[];
+
+static const u32 syscall_msrs[5] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE };
+static u32 next_vpid = 1;
+static u32 pin_controls, primary_controls, secondary_controls, exit_controls, entry_controls;
+
+static struct vmx_vcpu *vmx(struct vcpu *v) { return v->arch; }
+
+static inline u64 vmread(enum vmcs_field field)
+{
+	u64 value;
+	__asm__ volatile("vmread %1, %0" : "=r"(value) : "r"((u64)field) : "cc");
+	return value;
+}
+
+static inline void vmwrite(enum vmcs_field field, u64 value)
+{
+	__asm__ volatile("vmwrite %1, %0" ::"r"((u64)field), "r"(value) : "cc", "memory");
+}
+
+/* setna: VMfailInvalid sets CF, VMfailValid sets ZF. */
+static bool vmxon(u64 pa)
+{
+	bool fail;
+	__asm__ volatile("vmxon %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return !fail;
+}
+
+static bool vmclear(u64 pa)
+{
+	bool fail;
+	__asm__ volatile("vmclear %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return !fail;
+}
+
+static bool vmptrld(u64 pa)
+{
+	bool fail;
+	__asm__ volatile("vmptrld %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return !fail;
+}
+
+struct invept_descriptor {
+	u64 eptp, reserved;
+};
+
+static void invept_all(void)
+{
+	struct invept_descriptor d = { 0, 0 };
+	if (virt_caps.vmx.invept_all)
+		__asm__ volatile("invept %0, %1" ::"m"(d), "r"(2ULL) : "cc", "memory");
+}
+
+struct invvpid_descriptor {
+	u64 vpid, address;
+};
+
+static void invvpid_single(u16 vpid)
+{
+	struct invvpid_descriptor d = { vpid, 0 };
+	if (virt_caps.vmx.invvpid_single)
+		__asm__ volatile("invvpid %0, %1" ::"m"(d), "r"(1ULL) : "cc", "memory");
+	else if (virt_caps.vmx.invvpid_all)
+		__asm__ volatile("invvpid %0, %1" ::"m"(d), "r"(2ULL) : "cc", "memory");
+}
+
+/* Required-1 bits from the low half, allowed-1 bits from the high half. */
+static u32 adjust_controls(u32 wanted, u32 msr)
+{
+	u64 caps = rdmsr(msr);
+	return (wanted | (u32)caps) & (u32)(caps >> 32);
+}
+
+static void compute_controls(void)
+{
+	bool true_ctls = virt_caps.vmx.true_controls;
+	pin_controls = adjust_controls(PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING,
+				       true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS);
+	primary_controls = adjust_controls(PROC_USE_TSC_OFFSETTING | PROC_HLT_EXITING | PROC_MWAIT_EXITING |
+					   PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
+					   PROC_MONITOR_EXITING | PROC_ACTIVATE_SECONDARY,
+					   true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
+	u32 want2 = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_INVPCID;
+	if (virt_caps.vmx.vpid)
+		want2 |= PROC2_ENABLE_VPID;
+	secondary_controls = adjust_controls(want2, MSR_IA32_VMX_PROCBASED_CTLS2);
+	exit_controls = adjust_controls(EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_PAT | EXIT_LOAD_PAT |
+					EXIT_SAVE_EFER | EXIT_LOAD_EFER,
+					true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS);
+	entry_controls = adjust_controls(ENTRY_LOAD_PAT | ENTRY_LOAD_EFER,
+					 true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS);
+}
+
+static int vmx_cpu_enable(char *err, size_t len)
+{
+	struct percpu *cpu = this_cpu();
+	const struct vmx_caps *c = &virt_caps.vmx;
+	if (cpu->virt_enabled)
+		return 0;
+	if (!c->ept || !c->unrestricted_guest) {
+		ksnprintf(err, len, "VT-x without EPT and unrestricted guest needs shadow paging and "
+			  "real-mode emulation, which are not implemented yet");
+		return -1;
+	}
+	write_cr0((read_cr0() | c->cr0_fixed0 | CR0_NE) & c->cr0_fixed1);
+	write_cr4((read_cr4() | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1);
+	cpu->vmx_region_pa = frame_alloc();
+	if (!cpu->vmx_region_pa) {
+		ksnprintf(err, len, "vmx: out of memory for the VMXON region");
+		return -1;
+	}
+	*(u32 *)phys_to_virt(cpu->vmx_region_pa) = c->vmcs_revision;
+	if (!vmxon(cpu->vmx_region_pa)) {
+		ksnprintf(err, len, "vmx: VMXON failed (is VMX already on, or disabled by firmware?)");
+		return -1;
+	}
+	compute_controls();
+	invept_all();
+	fpu_cpu_init();
+	cpu->virt_enabled = true;
+	return 0;
+}
+
+static u64 ept_alloc(void *ctx) { return frame_alloc(); }
+static void ept_free(void *ctx, u64 pa) { frame_free(pa, 1); }
+static void *ept_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
+
+static void msr_bitmap_passthrough(u8 *bitmap, u32 msr)
+{
+	u32 read, write;
+	if (msr < MSR_RANGE_SIZE) {
+		read = MSR_BITMAP_READ_LOW, write = MSR_BITMAP_WRITE_LOW;
+	} else if (msr >= MSR_HIGH_BASE && msr < MSR_HIGH_BASE + MSR_RANGE_SIZE) {
+		read = MSR_BITMAP_READ_HIGH, write = MSR_BITMAP_WRITE_HIGH;
+		msr -= MSR_HIGH_BASE;
+	} else {
+		return;
+	}
+	bitmap[read + msr / 8] &= ~(1u << (msr % 8));
+	bitmap[write + msr / 8] &= ~(1u << (msr % 8));
+}
+
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+	0x174 /* SYSENTER_CS */, 0x175 /* SYSENTER_ESP */, 0x176 /* SYSENTER_EIP */,
+};
+
+static int vmx_vm_create(struct vm *vm, char *err, size_t len)
+{
+	struct vmx_vm *x = kzalloc(sizeof(*x));
+	if (!x)
+		goto nomem;
+	vm->arch = x;
+	if (next_vpid > MAX_VPID) {
+		ksnprintf(err, len, "vmx: out of VPIDs");
+		return -1;
+	}
+	x->vpid = next_vpid++;
+	x->io_bitmaps = phys_to_virt(frame_alloc_contig(2, PAGE_SIZE));
+	x->msr_bitmap = phys_to_virt(frame_alloc());
+	if (!x->io_bitmaps || !x->msr_bitmap)
+		goto nomem;
+	memset(x->io_bitmaps, 0xff, 2 * IO_BITMAP_SIZE);
+	memset(x->msr_bitmap, 0xff, PAGE_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msr_bitmap_passthrough(x->msr_bitmap, passthrough_msrs[i]);
+	x->ept.format = ept_format;
+	x->ept.format.page_2m = virt_caps.vmx.ept_2m;
+	x->ept.format.page_1g = virt_caps.vmx.ept_1g;
+	x->ept.alloc_page = ept_alloc;
+	x->ept.free_page = ept_free;
+	x->ept.phys_to_ptr = ept_ptr;
+	if (slpt_init(&x->ept))
+		goto nomem;
+	for (unsigned i = 0; i < vm->mem.count; i++) {
+		const struct memmap_region *r = &vm->mem.region[i];
+		if (slpt_map(&x->ept, r->gpa, r->hpa, r->size, SLPT_RWX))
+			goto nomem;
+	}
+	x->eptp = x->ept.root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
+	pr_debug("vmx: vm %s: VPID %u, EPT %llu tables", vm->name, x->vpid, (unsigned long long)x->ept.tables);
+	return 0;
+nomem:
+	ksnprintf(err, len, "vmx: out of memory creating VM %s", vm->name);
+	return -1;
+}
+
+static void vmx_vm_destroy(struct vm *vm)
+{
+	struct vmx_vm *x = vm->arch;
+	if (!x)
+		return;
+	slpt_destroy(&x->ept);
+	invept_all();
+	if (x->io_bitmaps)
+		frame_free(virt_to_phys(x->io_bitmaps), 2);
+	if (x->msr_bitmap)
+		frame_free(virt_to_phys(x->msr_bitmap), 1);
+	kfree(x);
+	vm->arch = NULL;
+}
+
+static void write_host_state(void)
+{
+	struct percpu *cpu = this_cpu();
+	struct descriptor_pointer gdtr, idtr;
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+	vmwrite(VMCS_HOST_CR0, read_cr0());
+	vmwrite(VMCS_HOST_CR3, read_cr3());
+	vmwrite(VMCS_HOST_CR4, read_cr4());
+	vmwrite(VMCS_HOST_CS_SELECTOR, SELECTOR_CODE64);
+	vmwrite(VMCS_HOST_SS_SELECTOR, SELECTOR_DATA);
+	vmwrite(VMCS_HOST_DS_SELECTOR, SELECTOR_DATA);
+	vmwrite(VMCS_HOST_ES_SELECTOR, SELECTOR_DATA);
+	vmwrite(VMCS_HOST_FS_SELECTOR, 0);
+	vmwrite(VMCS_HOST_GS_SELECTOR, 0);
+	vmwrite(VMCS_HOST_TR_SELECTOR, SELECTOR_TSS);
+	vmwrite(VMCS_HOST_FS_BASE, 0);
+	vmwrite(VMCS_HOST_GS_BASE, (u64)cpu);
+	vmwrite(VMCS_HOST_TR_BASE, (u64)&cpu->tss);
+	vmwrite(VMCS_HOST_GDTR_BASE, gdtr.base);
+	vmwrite(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmwrite(VMCS_HOST_SYSENTER_CS, 0);
+	vmwrite(VMCS_HOST_SYSENTER_ESP, 0);
+	vmwrite(VMCS_HOST_SYSENTER_EIP, 0);
+	vmwrite(VMCS_HOST_EFER, rdmsr(MSR_EFER));
+	vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
+	vmwrite(VMCS_HOST_RIP, (u64)vmx_exit_point);
+}
+
+static void write_controls(struct vcpu *v)
+{
+	struct vmx_vm *x = v->vm->arch;
+	vmwrite(VMCS_PIN_BASED_CONTROLS, pin_controls);
+	vmwrite(VMCS_PRIMARY_PROCESSOR_CONTROLS, primary_controls);
+	vmwrite(VMCS_SECONDARY_PROCESSOR_CONTROLS, secondary_controls);
+	vmwrite(VMCS_EXIT_CONTROLS, exit_controls);
+	vmwrite(VMCS_ENTRY_CONTROLS, entry_controls);
+	/* #AC and #DB loops during event delivery could hang the CPU for good
+	 * (CVE-2015-5307, CVE-2015-8104): intercept and reinject them. */
+	vmwrite(VMCS_EXCEPTION_BITMAP, BIT(EXCEPTION_DB) | BIT(EXCEPTION_AC));
+	vmwrite(VMCS_PAGE_FAULT_ERROR_MASK, 0);
+	vmwrite(VMCS_PAGE_FAULT_ERROR_MATCH, 0);
+	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
+	vmwrite(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, 0);
+	vmwrite(VMCS_IO_BITMAP_A, virt_to_phys(x->io_bitmaps));
+	vmwrite(VMCS_IO_BITMAP_B, virt_to_phys(x->io_bitmaps) + IO_BITMAP_SIZE);
+	vmwrite(VMCS_MSR_BITMAP, virt_to_phys(x->msr_bitmap));
+	vmwrite(VMCS_EPT_POINTER, x->eptp);
+	if (secondary_controls & PROC2_ENABLE_VPID)
+		vmwrite(VMCS_VPID, x->vpid);
+	vmwrite(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
+	/* The guest owns every CR0/CR4 bit except those VMX pins. */
+	vmwrite(VMCS_CR0_GUEST_HOST_MASK, CR0_NE);
+	vmwrite(VMCS_CR4_GUEST_HOST_MASK, CR4_VMXE);
+	vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
+	vmwrite(VMCS_GUEST_ACTIVITY_STATE, 0);
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmwrite(VMCS_GUEST_PENDING_DEBUG, 0);
+	vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+}
+
+static int vmx_vcpu_create(struct vcpu *v, char *err, size_t len)
+{
+	struct vmx_vcpu *x = kzalloc(sizeof(*x));
+	u64 fpu_pa = frame_alloc();
+	if (!x || !fpu_pa || !(x->vmcs_pa = frame_alloc())) {
+		kfree(x);
+		ksnprintf(err, len, "vmx: out of memory for a VMCS");
+		return -1;
+	}
+	v->arch = x;
+	v->fpu_state = phys_to_virt(fpu_pa);
+	fpu_area_init(v->fpu_state);
+	v->xcr0 = XCR0_X87;
+	*(u32 *)phys_to_virt(x->vmcs_pa) = virt_caps.vmx.vmcs_revision;
+	if (!vmclear(x->vmcs_pa) || !vmptrld(x->vmcs_pa)) {
+		ksnprintf(err, len, "vmx: VMCLEAR/VMPTRLD of a new VMCS failed");
+		return -1;
+	}
+	x->primary_controls = primary_controls;
+	write_controls(v);
+	write_host_state();
+	x->flush_tlb = true;
+	return 0;
+}
+
+static void vmx_vcpu_destroy(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vmx(v);
+	if (!x)
+		return;
+	vmclear(x->vmcs_pa);
+	frame_free(x->vmcs_pa, 1);
+	if (v->fpu_state)
+		frame_free(virt_to_phys(v->fpu_state), 1);
+	kfree(x);
+	v->arch = NULL;
+}
+
+/* struct segment <-> VMX access rights (SDM 25.4.1) */
+static u32 access_rights(const struct segment *s)
+{
+	if (s->unusable || !s->present)
+		return VMX_AR_UNUSABLE;
+	return (s->type & 0xf) | (s->s << 4) | ((s->dpl & 3) << 5) | (s->present << 7) |
+	       (s->avl << 12) | (s->l << 13) | (s->db << 14) | (s->g << 15);
+}
+
+static void segment_from_rights(struct segment *s, u32 ar)
+{
+	s->type = ar & 0xf;
+	s->s = ar & BIT(4);
+	s->dpl = (ar >> 5) & 3;
+	s->present = ar & BIT(7);
+	s->avl = ar & BIT(12);
+	s->l = ar & BIT(13);
+	s->db = ar & BIT(14);
+	s->g = ar & BIT(15);
+	s->unusable = ar & VMX_AR_UNUSABLE;
+}
+
+/* Each segment's four fields are at the same stride from ES's. */
+#define SEGMENT_FIELD_STRIDE 2
+
+static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
+{
+	struct vmx_vcpu *x = vmx(v);
+	for (int i = 0; i < SREG_COUNT; i++) {
+		struct segment *s = &r->seg[i];
+		s->selector = vmread(VMCS_GUEST_ES_SELECTOR + i * SEGMENT_FIELD_STRIDE);
+		s->base = vmread(VMCS_GUEST_ES_BASE + i * SEGMENT_FIELD_STRIDE);
+		s->limit = vmread(VMCS_GUEST_ES_LIMIT + i * SEGMENT_FIELD_STRIDE);
+		segment_from_rights(s, vmread(VMCS_GUEST_ES_ACCESS_RIGHTS + i * SEGMENT_FIELD_STRIDE));
+	}
+	r->gdtr = (struct descriptor_table){ vmread(VMCS_GUEST_GDTR_BASE), (u16)vmread(VMCS_GUEST_GDTR_LIMIT) };
+	r->idtr = (struct descriptor_table){ vmread(VMCS_GUEST_IDTR_BASE), (u16)vmread(VMCS_GUEST_IDTR_LIMIT) };
+	r->cr0 = (vmread(VMCS_GUEST_CR0) & ~CR0_NE) | (x->cr0_shadow & CR0_NE);
+	r->cr2 = read_cr2(); /* CR2 is not switched by VMX: the guest's stays live */
+	r->cr3 = vmread(VMCS_GUEST_CR3);
+	r->cr4 = vmread(VMCS_GUEST_CR4) & ~CR4_VMXE;
+	r->efer = vmread(VMCS_GUEST_EFER);
+	r->dr7 = vmread(VMCS_GUEST_DR7);
+	r->pat = vmread(VMCS_GUEST_PAT);
+}
+
+static void write_entry_mode(u64 efer)
+{
+	u32 entry = vmread(VMCS_ENTRY_CONTROLS);
+	entry = (efer & EFER_LMA) ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST;
+	vmwrite(VMCS_ENTRY_CONTROLS, entry);
+}
+
+static void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
+{
+	struct vmx_vcpu *x = vmx(v);
+	for (int i = 0; i < SREG_COUNT; i++) {
+		const struct segment *s = &r->seg[i];
+		vmwrite(VMCS_GUEST_ES_SELECTOR + i * SEGMENT_FIELD_STRIDE, s->selector);
+		vmwrite(VMCS_GUEST_ES_BASE + i * SEGMENT_FIELD_STRIDE, s->base);
+		vmwrite(VMCS_GUEST_ES_LIMIT + i * SEGMENT_FIELD_STRIDE, s->limit);
+		vmwrite(VMCS_GUEST_ES_ACCESS_RIGHTS + i * SEGMENT_FIELD_STRIDE, access_rights(s));
+	}
+	vmwrite(VMCS_GUEST_GDTR_BASE, r->gdtr.base);
+	vmwrite(VMCS_GUEST_GDTR_LIMIT, r->gdtr.limit);
+	vmwrite(VMCS_GUEST_IDTR_BASE, r->idtr.base);
+	vmwrite(VMCS_GUEST_IDTR_LIMIT, r->idtr.limit);
+	x->cr0_shadow = r->cr0;
+	x->cr4_shadow = r->cr4;
+	vmwrite(VMCS_CR0_READ_SHADOW, r->cr0);
+	vmwrite(VMCS_CR4_READ_SHADOW, r->cr4);
+	vmwrite(VMCS_GUEST_CR0, r->cr0 | CR0_NE);
+	vmwrite(VMCS_GUEST_CR4, r->cr4 | CR4_VMXE);
+	vmwrite(VMCS_GUEST_CR3, r->cr3);
+	write_cr2(r->cr2);
+	vmwrite(VMCS_GUEST_EFER, r->efer);
+	write_entry_mode(r->efer);
+	vmwrite(VMCS_GUEST_DR7, r->dr7);
+	vmwrite(VMCS_GUEST_PAT, r->pat ? r->pat : PAT_POWER_ON_VALUE);
+}
+
+static int vmx_set_efer(struct vcpu *v, u64 efer)
+{
+	if (efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+		return -1;
+	efer &= ~EFER_LMA;
+	if ((efer & EFER_LME) && (vmread(VMCS_GUEST_CR0) & CR0_PG))
+		efer |= EFER_LMA;
+	vmwrite(VMCS_GUEST_EFER, efer);
+	write_entry_mode(efer);
+	return 0;
+}
+
+static int vmx_set_cr(struct vcpu *v, unsigned cr, u64 value)
+{
+	struct vmx_vcpu *x = vmx(v);
+	if (cr == 0) {
+		if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)))
+			return -1;
+		u64 efer = vmread(VMCS_GUEST_EFER);
+		bool paging_on = (value & CR0_PG) && !(vmread(VMCS_GUEST_CR0) & CR0_PG);
+		if (paging_on && (efer & EFER_LME)) {
+			efer |= EFER_LMA;
+			vmwrite(VMCS_GUEST_EFER, efer);
+			write_entry_mode(efer);
+		} else if (!(value & CR0_PG) && (efer & EFER_LMA)) {
+			efer &= ~EFER_LMA;
+			vmwrite(VMCS_GUEST_EFER, efer);
+			write_entry_mode(efer);
+		}
+		x->cr0_shadow = value;
+		vmwrite(VMCS_CR0_READ_SHADOW, value);
+		vmwrite(VMCS_GUEST_CR0, value | CR0_NE);
+		return 0;
+	}
+	if (cr == 4) {
+		if (value & CR4_VMXE) /* CPUID says there is no VMX */
+			return -1;
+		x->cr4_shadow = value;
+		vmwrite(VMCS_CR4_READ_SHADOW, value);
+		vmwrite(VMCS_GUEST_CR4, value | CR4_VMXE);
+		return 0;
+	}
+	if (cr == 3) {
+		vmwrite(VMCS_GUEST_CR3, value);
+		return 0;
+	}
+	return -1;
+}
+
+static u32 event_info(enum event_type type, u8 vector, bool has_error)
+{
+	static const u32 types[] = {
+		[EVENT_EXTERNAL_INTERRUPT] = INTR_TYPE_EXTERNAL,
+		[EVENT_NMI] = INTR_TYPE_NMI,
+		[EVENT_EXCEPTION] = INTR_TYPE_HARDWARE_EXCEPTION,
+		[EVENT_SOFTWARE_INTERRUPT] = INTR_TYPE_SOFTWARE_INTERRUPT,
+	};
+	return vector | (types[type] << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID |
+	       (has_error ? INTR_INFO_ERROR_CODE_VALID : 0);
+}
+
+static void vmx_inject_event(struct vcpu *v, enum event_type type, u8 vector, bool has_error, u32 error)
+{
+	vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, event_info(type, vector, has_error));
+	if (has_error)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR_CODE, error);
+}
+
+static bool vmx_event_pending(struct vcpu *v)
+{
+	return vmread(VMCS_ENTRY_INTERRUPTION_INFO) & INTR_INFO_VALID;
+}
+
+static bool vmx_interrupt_allowed(struct vcpu *v)
+{
+	return (v->regs.rflags & RFLAGS_IF) &&
+	       !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
+	       !vmx_event_pending(v);
+}
+
+static void vmx_set_interrupt_window(struct vcpu *v, bool enable)
+{
+	struct vmx_vcpu *x = vmx(v);
+	if (enable)
+		x->primary_controls |= PROC_INTERRUPT_WINDOW_EXITING;
+	else
+		x->primary_controls &= ~PROC_INTERRUPT_WINDOW_EXITING;
+	vmwrite(VMCS_PRIMARY_PROCESSOR_CONTROLS, x->primary_controls);
+}
+
+static void vmx_flush_guest_tlb(struct vcpu *v) { vmx(v)->flush_tlb = true; }
+
+static const char *const instruction_errors[] = {
+	[1] = "VMCALL executed in VMX root operation",
+	[2] = "VMCLEAR with invalid physical address",
+	[3] = "VMCLEAR with VMXON pointer",
+	[4] = "VMLAUNCH with non-clear VMCS",
+	[5] = "VMRESUME with non-launched VMCS",
+	[6] = "VMRESUME after VMXOFF",
+	[7] = "VM entry with invalid control field(s)",
+	[8] = "VM entry with invalid host-state field(s)",
+	[9] = "VMPTRLD with invalid physical address",
+	[10] = "VMPTRLD with VMXON pointer",
+	[11] = "VMPTRLD with incorrect VMCS revision identifier",
+	[12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
+	[13] = "VMWRITE to read-only VMCS component",
+	[15] = "VMXON executed in VMX root operation",
+	[16] = "VM entry with invalid executive-VMCS pointer",
+	[17] = "VM entry with non-launched executive VMCS",
+	[18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+	[19] = "VMCALL with non-clear VMCS",
+	[20] = "VMCALL with invalid VM-exit control fields",
+	[22] = "VMCALL with incorrect MSEG revision identifier",
+	[23] = "VMXOFF under dual-monitor treatment",
+	[24] = "VMCALL with invalid SMM-monitor features",
+	[25] = "VM entry with invalid VM-execution control fields in executive VMCS",
+	[26] = "VM entry with events blocked by MOV SS",
+	[28] = "Invalid operand to INVEPT/INVVPID",
+};
+
+static const char *instruction_error_name(u64 number)
+{
+	if (number < ARRAY_SIZE(instruction_errors) && instruction_errors[number])
+		return instruction_errors[number];
+	return "unknown VM-instruction error";
+}
+
+static void decode_io(struct vm_exit *e, u64 qualification)
+{
+	e->reason = EXIT_IO;
+	e->io.port = qualification >> IO_QUAL_PORT_SHIFT;
+	e->io.size = (qualification & IO_QUAL_SIZE_MASK) + 1;
+	e->io.in = qualification & IO_QUAL_IN;
+	e->io.string = qualification & IO_QUAL_STRING;
+	e->io.rep = qualification & IO_QUAL_REP;
+	if (e->io.string) {
+		u64 info = vmread(VMCS_EXIT_INSTRUCTION_INFO);
+		e->io.address_size = 2 << ((info >> INSN_INFO_ADDRESS_SIZE_SHIFT) & INSN_INFO_ADDRESS_SIZE_MASK);
+		e->io.segment = (enum x86_segment)((info >> INSN_INFO_SEGMENT_SHIFT) & INSN_INFO_SEGMENT_MASK);
+	}
+}
+
+static void decode_cr(struct vm_exit *e, u64 q)
+{
+	e->reason = EXIT_CR_ACCESS;
+	e->cr.cr = q & CR_QUAL_NUMBER_MASK;
+	e->cr.gpr = (q >> CR_QUAL_GPR_SHIFT) & CR_QUAL_GPR_MASK;
+	e->cr.lmsw_source = q >> CR_QUAL_LMSW_SHIFT;
+	switch ((q >> CR_QUAL_TYPE_SHIFT) & CR_QUAL_TYPE_MASK) {
+	case CR_QUAL_TYPE_MOV_TO: e->cr.type = CR_MOV_TO; break;
+	case CR_QUAL_TYPE_MOV_FROM: e->cr.type = CR_MOV_FROM; break;
+	case CR_QUAL_TYPE_CLTS: e->cr.type = CR_CLTS; break;
+	default: e->cr.type = CR_LMSW; break;
+	}
+}
+
+static void decode_exception(struct vm_exit *e)
+{
+	u32 info = vmread(VMCS_EXIT_INTERRUPTION_INFO);
+	if (((info >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI) {
+		e->reason = EXIT_NMI;
+		return;
+	}
+	e->reason = EXIT_EXCEPTION;
+	e->exception.vector = info & INTR_INFO_VECTOR_MASK;
+	e->exception.has_error_code = info & INTR_INFO_ERROR_CODE_VALID;
+	if (e->exception.has_error_code)
+		e->exception.error_code = vmread(VMCS_EXIT_INTERRUPTION_ERROR_CODE);
+}
+
+static void decode_entry_failure(struct vm_exit *e, u32 basic)
+{
+	e->reason = EXIT_ENTRY_FAILED;
+	e->failure.code = vmread(VMCS_EXIT_QUALIFICATION);
+	e->failure.reason = basic == EXIT_REASON_INVALID_GUEST_STATE ? "invalid guest state (exit reason 33)"
+			  : basic == EXIT_REASON_MSR_LOADING ? "MSR loading failed (exit reason 34)"
+			  : basic == EXIT_REASON_MACHINE_CHECK ? "machine check during entry (exit reason 41)"
+							       : "entry failure";
+}
+
+static void decode_exit(struct vcpu *v, struct vm_exit *e)
+{
+	u32 reason = vmread(VMCS_EXIT_REASON);
+	u32 basic = reason & EXIT_REASON_BASIC_MASK;
+	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
+	memset(e, 0, sizeof(*e));
+	e->hardware_reason = reason;
+	e->instruction_length = vmread(VMCS_EXIT_INSTRUCTION_LENGTH);
+	if (reason & EXIT_REASON_ENTRY_FAILURE) {
+		decode_entry_failure(e, basic);
+		return;
+	}
+	switch (basic) {
+	case EXIT_REASON_EXCEPTION_NMI: decode_exception(e); break;
+	case EXIT_REASON_EXTERNAL_INTERRUPT: e->reason = EXIT_EXTERNAL_INTERRUPT; break;
+	case EXIT_REASON_TRIPLE_FAULT: e->reason = EXIT_TRIPLE_FAULT; break;
+	case EXIT_REASON_INIT: e->reason = EXIT_INIT; break;
+	case EXIT_REASON_SIPI: e->reason = EXIT_SIPI; break;
+	case EXIT_REASON_INTERRUPT_WINDOW: e->reason = EXIT_INTERRUPT_WINDOW; break;
+	case EXIT_REASON_CPUID: e->reason = EXIT_CPUID; break;
+	case EXIT_REASON_HLT: e->reason = EXIT_HLT; break;
+	case EXIT_REASON_INVD: e->reason = EXIT_INVD; break;
+	case EXIT_REASON_INVLPG: e->reason = EXIT_INVLPG; e->invlpg.address = q; break;
+	case EXIT_REASON_VMCALL: e->reason = EXIT_HYPERCALL; break;
+	case EXIT_REASON_CR_ACCESS: decode_cr(e, q); break;
+	case EXIT_REASON_IO: decode_io(e, q); break;
+	case EXIT_REASON_RDMSR:
+	case EXIT_REASON_WRMSR:
+		e->reason = basic == EXIT_REASON_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
+		e->msr.index = (u32)v->regs.gpr[GPR_RCX];
+		break;
+	case EXIT_REASON_PAUSE: e->reason = EXIT_PAUSE; break;
+	case EXIT_REASON_XSETBV: e->reason = EXIT_XSETBV; break;
+	case EXIT_REASON_EPT_VIOLATION:
+		e->reason = EXIT_MMIO;
+		e->mmio.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
+		e->mmio.write = q & EPT_QUAL_WRITE;
+		e->mmio.fetch = q & EPT_QUAL_FETCH;
+		break;
+	case EXIT_REASON_EPT_MISCONFIG:
+		e->reason = EXIT_ENTRY_FAILED;
+		e->failure.reason = "EPT misconfiguration (a Presidio bug)";
+		e->failure.code = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
+		break;
+	case EXIT_REASON_GETSEC: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "GETSEC"; break;
+	case EXIT_REASON_MWAIT: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "MWAIT"; break;
+	case EXIT_REASON_MONITOR: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "MONITOR"; break;
+	case EXIT_REASON_RDPMC: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "RDPMC"; break;
+	case EXIT_REASON_INVEPT: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "INVEPT"; break;
+	case EXIT_REASON_INVVPID: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "INVVPID"; break;
+	default:
+		if (basic >= EXIT_REASON_VMCLEAR && basic <= EXIT_REASON_VMXON) {
+			e->reason = EXIT_VIRT_INSTRUCTION;
+			e->virt_instruction.what = "VMX instruction";
+		} else {
+			e->reason = EXIT_UNKNOWN;
+		}
+	}
+}
+
+static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct vmx_vcpu *x = vmx(v);
+	vmwrite(VMCS_GUEST_RIP, v->regs.rip);
+	vmwrite(VMCS_GUEST_RSP, v->regs.gpr[GPR_RSP]);
+	vmwrite(VMCS_GUEST_RFLAGS, v->regs.rflags | RFLAGS_RESERVED_ONE);
+	vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
+	if (x->flush_tlb) {
+		invvpid_single(((struct vmx_vm *)v->vm->arch)->vpid);
+		x->flush_tlb = false;
+	}
+	int rc = vmx_enter_guest(v->regs.gpr, x->launched);
+	if (rc) {
+		u64 number = rc == 2 ? vmread(VMCS_INSTRUCTION_ERROR) : 0;
+		memset(e, 0, sizeof(*e));
+		e->reason = EXIT_ENTRY_FAILED;
+		e->failure.reason = rc == 2 ? instruction_error_name(number) : "VMfailInvalid (no current VMCS)";
+		e->failure.code = number;
+		return;
+	}
+	x->launched = true;
+	v->regs.rip = vmread(VMCS_GUEST_RIP);
+	v->regs.gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
+	v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
+	/* An event cut short by this exit must be delivered again. */
+	u32 vectoring = vmread(VMCS_IDT_VECTORING_INFO);
+	vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, (vectoring & INTR_INFO_VALID) ? vectoring : 0);
+	if ((vectoring & INTR_INFO_VALID) && (vectoring & INTR_INFO_ERROR_CODE_VALID))
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_IDT_VECTORING_ERROR_CODE));
+	decode_exit(v, e);
+}
+
+static void vmx_vcpu_load(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vmx(v);
+	vmptrld(x->vmcs_pa);
+	for (unsigned i = 0; i < ARRAY_SIZE(syscall_msrs); i++) {
+		x->host_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
+		wrmsr(syscall_msrs[i], x->guest_syscall_msrs[i]);
+	}
+	fpu_load(v->fpu_state, v->xcr0);
+}
+
+static void vmx_vcpu_put(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vmx(v);
+	fpu_save(v->fpu_state, v->xcr0);
+	for (unsigned i = 0; i < ARRAY_SIZE(syscall_msrs); i++) {
+		x->guest_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
+		wrmsr(syscall_msrs[i], x->host_syscall_msrs[i]);
+	}
+}
+
+static int vmx_set_xcr0(struct vcpu *v, u64 xcr0)
+{
+	if (fpu_validate_xcr0(xcr0))
+		return -1;
+	fpu_set_xcr0(xcr0);
+	v->xcr0 = xcr0;
+	return 0;
+}
+
+static void dump_segment(const char *name, enum vmcs_field selector, int i)
+{
+	kprintf("  %-4s sel %04llx ar %05llx limit %08llx base %016llx\n", name,
+		(unsigned long long)vmread(selector), (unsigned long long)vmread(VMCS_GUEST_ES_ACCESS_RIGHTS + i * 2),
+		(unsigned long long)vmread(VMCS_GUEST_ES_LIMIT + i * 2),
+		(unsigned long long)vmread(VMCS_GUEST_ES_BASE + i * 2));
+}
+
+static void vmx_dump_state(struct vcpu *v)
+{
+	kprintf("  VMCS exit reason %llx qualification %llx instruction error %llu\n",
+		(unsigned long long)vmread(VMCS_EXIT_REASON), (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION),
+		(unsigned long long)vmread(VMCS_INSTRUCTION_ERROR));
+	kprintf("  RIP %016llx RSP %016llx RFLAGS %016llx\n", (unsigned long long)vmread(VMCS_GUEST_RIP),
+		(unsigned long long)vmread(VMCS_GUEST_RSP), (unsigned long long)vmread(VMCS_GUEST_RFLAGS));
+	kprintf("  CR0 %016llx CR3 %016llx CR4 %016llx EFER %016llx entry controls %llx\n",
+		(unsigned long long)vmread(VMCS_GUEST_CR0), (unsigned long long)vmread(VMCS_GUEST_CR3),
+		(unsigned long long)vmread(VMCS_GUEST_CR4), (unsigned long long)vmread(VMCS_GUEST_EFER),
+		(unsigned long long)vmread(VMCS_ENTRY_CONTROLS));
+	dump_segment("CS", VMCS_GUEST_CS_SELECTOR, SREG_CS);
+	dump_segment("SS", VMCS_GUEST_SS_SELECTOR, SREG_SS);
+	dump_segment("DS", VMCS_GUEST_DS_SELECTOR, SREG_DS);
+	dump_segment("TR", VMCS_GUEST_TR_SELECTOR, SREG_TR);
+	dump_segment("LDTR", VMCS_GUEST_LDTR_SELECTOR, SREG_LDTR);
+	kprintf("  interruptibility %llx activity %llx entry info %llx\n",
+		(unsigned long long)vmread(VMCS_GUEST_INTERRUPTIBILITY),
+		(unsigned long long)vmread(VMCS_GUEST_ACTIVITY_STATE),
+		(unsigned long long)vmread(VMCS_ENTRY_INTERRUPTION_INFO));
+}
+
+const struct backend_ops vmx_backend_ops = {
+	.name = "Intel VT-x",
+	.cpu_enable = vmx_cpu_enable,
+	.vm_create = vmx_vm_create,
+	.vm_destroy = vmx_vm_destroy,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_run = vmx_vcpu_run,
+	.get_sregs = vmx_get_sregs,
+	.set_sregs = vmx_set_sregs,
+	.set_efer = vmx_set_efer,
+	.set_cr = vmx_set_cr,
+	.inject_event = vmx_inject_event,
+	.event_pending = vmx_event_pending,
+	.interrupt_allowed = vmx_interrupt_allowed,
+	.set_interrupt_window = vmx_set_interrupt_window,
+	.flush_guest_tlb = vmx_flush_guest_tlb,
+	.vcpu_load = vmx_vcpu_load,
+	.vcpu_put = vmx_vcpu_put,
+	.set_xcr0 = vmx_set_xcr0,
+	.dump_state = vmx_dump_state,
+};
