@@ -45,12 +45,15 @@ static void note_permissions(struct walk *w, u64 entry, bool nx_enabled)
 		w->exec_ok = false;
 }
 
+static enum walk_result check_access(const struct walk *w, u32 *error);
+
 static void set_accessed(const struct walk *w, u64 gpa, u64 entry, unsigned size, bool leaf)
 {
 	if (!w->env->write)
 		return;
 	u64 updated = entry | PTE_A;
-	if (leaf && (w->access & WALK_WRITE))
+	u32 ignored = 0; /* a faulting write writes nothing: no D (SDM 4.8) */
+	if (leaf && (w->access & WALK_WRITE) && check_access(w, &ignored) == WALK_OK)
 		updated |= PTE_D;
 	if (updated != entry)
 		w->env->write(w->env->ctx, gpa, &updated, size);

@@ -127,7 +127,11 @@ static int map_one(struct slpt *t, u64 gpa, u64 hpa, unsigned perms, int level)
 
 int slpt_map(struct slpt *t, u64 gpa, u64 hpa, u64 size, unsigned perms)
 {
-	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || gpa + size < gpa)
+	/* Write- or execute-only mappings are EPT misconfigurations and not expressible in NPT. */
+	if (!(perms & SLPT_READ))
+		return -1;
+	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || gpa + size < gpa || gpa + size > BIT(48) ||
+	    hpa + size < hpa || hpa + size > BIT(52)) /* 4 levels: 48-bit gpa, 52-bit hpa */
 		return -1;
 	while (size) {
 		int level = best_level(t, gpa, hpa, size);
@@ -154,6 +158,8 @@ static unsigned entry_permissions(const struct slpt_format *f, u64 e)
 
 bool slpt_lookup(const struct slpt *t, u64 gpa, u64 *hpa, unsigned *perms, u64 *page_size)
 {
+	if (gpa >= BIT(48))
+		return false;
 	const u64 *table = table_ptr(t, t->root);
 	for (int level = SLPT_LEVELS; level >= 1; level--) {
 		u64 e = table[INDEX(gpa, level)];
