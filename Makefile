@@ -85,7 +85,7 @@ unit-tests: $(UNIT_TESTS)
 fuzz-targets: $(FUZZ_TARGETS)
 
 test: deps
-	$(MAKE) all iso unit-tests fuzz-targets
+	$(MAKE) all iso guests unit-tests fuzz-targets
 	tests/run.sh
 
 # Longer fuzzing than `make test` does.
@@ -103,5 +103,7 @@ help:
 	@echo "make run-bochs  boot the ISO in Bochs (VT-x; BOCHS_CPU=core2_penryn_t9600 for no EPT)"
 	@echo "make test       unit tests, fuzzers and every boot scenario"
 	@echo "make fuzz       run the fuzz targets longer (FUZZ_SECONDS, default 600)"
+
+include guests/guests.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

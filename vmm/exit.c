@@ -119,9 +119,23 @@ static enum exit_action handle_hlt(struct vcpu *v, const struct vm_exit *exit)
 	return EXIT_STOP;
 }
 
+static enum exit_action handle_invalid_opcode(struct vcpu *v, const char *what);
+
+/* 0F 01 D8/DA/DB: VMRUN, VMLOAD, VMSAVE, which fault on their rAX operand
+ * before their intercept is checked. A CPU without SVM raises #UD. */
+static bool is_svm_memory_instruction(const struct x86_insn *insn)
+{
+	return insn->opcode_map == 1 && insn->opcode == 0x01 && insn->has_modrm &&
+	       (insn->modrm == 0xd8 || insn->modrm == 0xda || insn->modrm == 0xdb);
+}
+
 static enum exit_action reinject_exception(struct vcpu *v, const struct vm_exit *exit)
 {
-	bool has_error = exit->exception.vector == VEC_AC;
+	struct x86_insn insn;
+	if (exit->exception.vector == VEC_GP && !vcpu_decode_instruction(v, &insn) &&
+	    is_svm_memory_instruction(&insn))
+		return handle_invalid_opcode(v, "VMRUN/VMLOAD/VMSAVE");
+	bool has_error = exit->exception.vector == VEC_AC || exit->exception.vector == VEC_GP;
 	vcpu_inject_exception(v, exit->exception.vector, has_error, exit->exception.error_code);
 	return EXIT_CONTINUE;
 }
@@ -176,6 +190,8 @@ static enum exit_action handle_xsetbv(struct vcpu *v, const struct vm_exit *exit
 }
 
 #define CR0_TS BIT(3)
+#define MOV_TO_CR_OPCODE 0x22
+#define MOV_FROM_CR_OPCODE 0x20
 #define LMSW_BITS 0xf /* PE, MP, EM, TS */
 #define CR0_PE BIT(0)
 
@@ -183,7 +199,19 @@ static enum exit_action handle_cr_access(struct vcpu *v, const struct vm_exit *e
 {
 	struct vcpu_sregs s;
 	backend->get_sregs(v, &s);
-	u64 *gpr = &v->regs.gpr[exit->cr.gpr];
+	u8 gpr_index = exit->cr.gpr;
+	if (gpr_index == CR_GPR_UNKNOWN) {
+		struct x86_insn insn;
+		/* MOV to/from CRn is 0F 22 / 0F 20 with the GPR in ModRM.rm. */
+		if (vcpu_decode_instruction(v, &insn) || insn.opcode_map != 1 ||
+		    (insn.opcode != MOV_TO_CR_OPCODE && insn.opcode != MOV_FROM_CR_OPCODE)) {
+			vm_stop(v->vm, "cannot decode the control-register access at RIP 0x%llx",
+				(unsigned long long)v->regs.rip);
+			return EXIT_STOP;
+		}
+		gpr_index = insn.modrm_rm;
+	}
+	u64 *gpr = &v->regs.gpr[gpr_index & (GPR_COUNT - 1)];
 	u64 current = exit->cr.cr == 0 ? s.cr0 : exit->cr.cr == 3 ? s.cr3 : s.cr4;
 	u64 value;
 	switch (exit->cr.type) {

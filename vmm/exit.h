@@ -45,8 +45,8 @@ struct vm_exit {
 			bool in;
 			bool string;
 			bool rep;
-			u8 address_size; /* 2, 4 or 8, string forms */
-			enum x86_segment segment; /* string OUTS source segment */
+			u8 address_size; /* 2, 4 or 8, string forms; 0 = not reported */
+			enum x86_segment segment; /* OUTS source segment; SEG_NONE = not reported */
 		} io;
 		struct {
 			u64 gpa;
@@ -64,7 +64,7 @@ struct vm_exit {
 		struct {
 			u8 cr;
 			enum { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW } type;
-			u8 gpr;
+			u8 gpr;        /* CR_GPR_UNKNOWN: decode the instruction */
 			u16 lmsw_source;
 		} cr;
 		struct {
@@ -79,5 +79,7 @@ struct vm_exit {
 		} invlpg;
 	};
 };
+
+#define CR_GPR_UNKNOWN 0xff
 
 const char *exit_reason_name(enum exit_reason reason);

@@ -48,9 +48,9 @@ static bool string_element(struct vcpu *v, const struct vm_exit *e, u64 *index_r
 	enum guest_access_result r;
 	if (e->io.in) {
 		io_bus_read(&vm->pio, v, vm->name, e->io.port, e->io.size, &value);
-		r = guest_linear_write(v, linear, &value, e->io.size, &error, &fault_address);
+		r = vcpu_access_linear(v, linear, &value, e->io.size, true, &error, &fault_address);
 	} else {
-		r = guest_linear_read(v, linear, &value, e->io.size, WALK_READ, &error, &fault_address);
+		r = vcpu_access_linear(v, linear, &value, e->io.size, false, &error, &fault_address);
 		if (r == GUEST_ACCESS_OK)
 			io_bus_write(&vm->pio, v, vm->name, e->io.port, e->io.size, value);
 	}
@@ -59,7 +59,7 @@ static bool string_element(struct vcpu *v, const struct vm_exit *e, u64 *index_r
 		return false;
 	}
 	if (r != GUEST_ACCESS_OK) {
-		vm_stop(vm, "string I/O on port 0x%x to linear 0x%llx which is not guest RAM", e->io.port,
+		vm_stop(vm, "string I/O on port 0x%x through linear 0x%llx: the guest page tables are broken", e->io.port,
 			(unsigned long long)linear);
 		return false;
 	}
@@ -69,8 +69,29 @@ static bool string_element(struct vcpu *v, const struct vm_exit *e, u64 *index_r
 	return true;
 }
 
-static enum exit_action string_io(struct vcpu *v, const struct vm_exit *e)
+/* Fills in what the hardware did not report about a string instruction. */
+static bool complete_string_info(struct vcpu *v, const struct vm_exit *exit, struct vm_exit *e)
 {
+	*e = *exit;
+	if (e->io.address_size && (e->io.in || e->io.segment != SEG_NONE))
+		return true;
+	struct x86_insn insn;
+	if (vcpu_decode_instruction(v, &insn)) {
+		vm_stop(v->vm, "cannot decode the string I/O instruction at RIP 0x%llx",
+			(unsigned long long)v->regs.rip);
+		return false;
+	}
+	e->io.address_size = insn.address_size;
+	if (e->io.segment == SEG_NONE)
+		e->io.segment = insn.segment_override != SEG_NONE ? insn.segment_override : SEG_DS;
+	return true;
+}
+
+static enum exit_action string_io(struct vcpu *v, const struct vm_exit *exit)
+{
+	struct vm_exit decoded, *e = &decoded;
+	if (!complete_string_info(v, exit, e))
+		return EXIT_STOP;
 	u64 amask = address_mask(e->io.address_size);
 	u64 *index_reg = &v->regs.gpr[e->io.in ? GPR_RDI : GPR_RSI];
 	enum x86_segment seg = e->io.in ? SEG_ES : e->io.segment;

@@ -26,35 +26,70 @@ static enum emulate_status fault(struct emulate_ctx *ctx, u64 address, u32 error
 	return EMULATE_EXCEPTION;
 }
 
-/* One access that may touch RAM or a device (never both: MMIO accesses do
- * not straddle pages in the guests we run; RAM accesses may). */
+static void mmio_piece(struct vcpu *v, u64 gpa, u8 *data, unsigned size, bool write)
+{
+	u64 value = 0;
+	if (write) {
+		memcpy(&value, data, size);
+		io_bus_write(&v->vm->mmio, v, v->vm->name, gpa, size, value);
+	} else {
+		io_bus_read(&v->vm->mmio, v, v->vm->name, gpa, size, &value);
+		memcpy(data, &value, size);
+	}
+}
+
+/* An access that is not all RAM: split where pages or RAM regions end, so
+ * a read straddling the end of RAM gets the RAM bytes and all-ones above. */
+static enum guest_access_result split_access(struct vcpu *v, u64 linear, u8 *data, unsigned size,
+					     bool write, u32 *error, u64 *fault_address)
+{
+	while (size) {
+		u64 gpa;
+		enum guest_access_result r = guest_linear_to_phys(v, linear, write ? WALK_WRITE : WALK_READ,
+								  &gpa, error);
+		if (r == GUEST_ACCESS_PAGE_FAULT)
+			*fault_address = linear;
+		if (r != GUEST_ACCESS_OK)
+			return r;
+		unsigned piece = MIN(size, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+		const struct memmap_region *ram = memmap_find(&v->vm->mem, gpa, 1);
+		if (ram) {
+			piece = MIN(piece, ram->gpa + ram->size - gpa);
+			u8 *host = ram->host + (gpa - ram->gpa);
+			memcpy(write ? host : data, write ? data : host, piece);
+		} else {
+			mmio_piece(v, gpa, data, piece, write);
+		}
+		linear += piece;
+		data += piece;
+		size -= piece;
+	}
+	return GUEST_ACCESS_OK;
+}
+
+/* A guest-linear access for the emulator or string I/O: guest RAM, or the
+ * VM's MMIO bus for addresses without RAM. */
+enum guest_access_result vcpu_access_linear(struct vcpu *v, u64 linear, void *data, unsigned size,
+					    bool write, u32 *error, u64 *fault_address)
+{
+	enum guest_access_result r = write ? guest_linear_write(v, linear, data, size, error, fault_address)
+					   : guest_linear_read(v, linear, data, size, WALK_READ, error, fault_address);
+	if (r != GUEST_ACCESS_NOT_RAM || size > MMIO_MAX_ACCESS)
+		return r;
+	return split_access(v, linear, data, size, write, error, fault_address);
+}
+
 static enum emulate_status access(struct emulate_ctx *ctx, enum x86_segment seg, u64 offset,
 				  void *data, unsigned size, bool write)
 {
 	struct vcpu *v = ctx->opaque;
-	u64 linear = guest_segment_linear(v, seg, offset), gpa, fault_address;
+	u64 linear = guest_segment_linear(v, seg, offset), fault_address;
 	u32 error;
-	enum guest_access_result r = write ? guest_linear_write(v, linear, data, size, &error, &fault_address)
-					   : guest_linear_read(v, linear, data, size, WALK_READ, &error, &fault_address);
-	if (r == GUEST_ACCESS_OK)
-		return EMULATE_OK;
-	if (r == GUEST_ACCESS_PAGE_FAULT)
-		return fault(ctx, fault_address, error);
-	if (r == GUEST_ACCESS_BAD_TABLE || size > MMIO_MAX_ACCESS)
-		return EMULATE_UNHANDLEABLE;
-	r = guest_linear_to_phys(v, linear, write ? WALK_WRITE : WALK_READ, &gpa, &error);
-	if (r != GUEST_ACCESS_OK)
-		return EMULATE_UNHANDLEABLE;
-	if (write) {
-		u64 value = 0;
-		memcpy(&value, data, size);
-		io_bus_write(&v->vm->mmio, v, v->vm->name, gpa, size, value);
-	} else {
-		u64 value;
-		io_bus_read(&v->vm->mmio, v, v->vm->name, gpa, size, &value);
-		memcpy(data, &value, size);
+	switch (vcpu_access_linear(v, linear, data, size, write, &error, &fault_address)) {
+	case GUEST_ACCESS_OK: return EMULATE_OK;
+	case GUEST_ACCESS_PAGE_FAULT: return fault(ctx, fault_address, error);
+	default: return EMULATE_UNHANDLEABLE;
 	}
-	return EMULATE_OK;
 }
 
 static enum emulate_status emulate_read(struct emulate_ctx *ctx, enum x86_segment seg, u64 offset,
@@ -103,15 +138,21 @@ static void context_from_vcpu(struct emulate_ctx *ctx, struct vcpu *v)
 	ctx->rflags = v->regs.rflags;
 }
 
-int vcpu_decode_current_instruction(struct vcpu *v, u8 *length)
+int vcpu_decode_instruction(struct vcpu *v, struct x86_insn *insn)
 {
 	struct emulate_ctx ctx;
 	u8 bytes[X86_MAX_INSN_LENGTH];
 	context_from_vcpu(&ctx, v);
 	unsigned got = emulate_fetch(&ctx, v->regs.rip, bytes, sizeof(bytes));
-	if (x86_decode(bytes, got, ctx.mode, &ctx.insn))
+	return x86_decode(bytes, got, ctx.mode, insn);
+}
+
+int vcpu_decode_current_instruction(struct vcpu *v, u8 *length)
+{
+	struct x86_insn insn;
+	if (vcpu_decode_instruction(v, &insn))
 		return -1;
-	*length = ctx.insn.length;
+	*length = insn.length;
 	return 0;
 }
 

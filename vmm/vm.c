@@ -83,7 +83,8 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, 
 	io_bus_init(&vm->mmio, "MMIO");
 	vm->debug_exit = cfg->debug_exit;
 	vm->test_device = cfg->test_device;
-	if (uart16550_create(vm, COM1_BASE) || (cfg->debug_exit && debug_exit_create(vm, DEBUG_EXIT_PORT)) ||
+	if (uart16550_create(vm, COM1_BASE) || pc_ports_create(vm) ||
+	    (cfg->debug_exit && debug_exit_create(vm, DEBUG_EXIT_PORT)) ||
 	    (cfg->test_device && test_device_create(vm))) {
 		ksnprintf(err, len, "out of memory creating devices");
 		return -1;

@@ -2,6 +2,7 @@
 #pragma once
 #include "lib/types.h"
 #include "vmm/exit.h"
+#include "vmm/guest_mem.h"
 
 struct vm;
 struct vcpu;
@@ -33,3 +34,8 @@ enum exit_action handle_port_io(struct vcpu *vcpu, const struct vm_exit *exit);
 /* vmm/mmio.c */
 enum exit_action handle_mmio(struct vcpu *vcpu, const struct vm_exit *exit);
 int vcpu_decode_current_instruction(struct vcpu *vcpu, u8 *length);
+/* A guest-linear access that lands in RAM or on the MMIO bus. */
+enum guest_access_result vcpu_access_linear(struct vcpu *vcpu, u64 linear, void *data, unsigned size,
+					    bool write, u32 *pf_error, u64 *fault_address);
+struct x86_insn;
+int vcpu_decode_instruction(struct vcpu *vcpu, struct x86_insn *insn);

@@ -159,8 +159,13 @@ static void svm_vm_destroy(struct vm *vm)
 static void set_intercepts(struct vmcb_control *c)
 {
 	/* #AC and #DB loops during event delivery could hang the CPU for good
-	 * (CVE-2015-5307, CVE-2015-8104): intercept and reinject them. */
-	c->intercept_exceptions = BIT(1) | BIT(17);
+	 * (CVE-2015-5307, CVE-2015-8104): intercept and reinject them. #GP is
+	 * intercepted because VMRUN/VMLOAD/VMSAVE check rAX (and fault) before
+	 * their intercepts on real parts; vmm/ turns those into #UD. */
+	c->intercept_exceptions = BIT(1) | BIT(13) | BIT(17);
+	/* CR4 writes are checked (reserved bits such as VMXE must #GP even on
+	 * emulators that do not), and shadow paging will need them. */
+	c->intercept_cr_write = SVM_INTERCEPT_CR4;
 	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
 			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_RSM |
 			     SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
@@ -379,8 +384,12 @@ static void decode_ioio(const struct vmcb *vmcb, struct vm_exit *e)
 	e->io.string = info & SVM_IOIO_STRING;
 	e->io.rep = info & SVM_IOIO_REP;
 	e->io.size = (info & SVM_IOIO_SIZE32) ? 4 : (info & SVM_IOIO_SIZE16) ? 2 : 1;
-	e->io.address_size = (info & SVM_IOIO_ADDR64) ? 8 : (info & SVM_IOIO_ADDR32) ? 4 : 2;
-	e->io.segment = (enum x86_segment)((info >> SVM_IOIO_SEGMENT_SHIFT) & SVM_IOIO_SEGMENT_MASK);
+	/* Some emulators leave the address-size bits clear and the segment is
+	 * only reported with decode assists: 0 / SEG_NONE make vmm/ decode. */
+	e->io.address_size = (info & SVM_IOIO_ADDR64) ? 8 : (info & SVM_IOIO_ADDR32) ? 4
+			   : (info & SVM_IOIO_ADDR16) ? 2 : 0;
+	e->io.segment = virt_caps.svm.decode_assists
+		? (enum x86_segment)((info >> SVM_IOIO_SEGMENT_SHIFT) & SVM_IOIO_SEGMENT_MASK) : SEG_NONE;
 	/* EXITINFO2 holds the next RIP for IOIO even without NRIP-save. */
 	e->instruction_length = vmcb->control.exit_info2 - vmcb->save.rip;
 }
@@ -407,6 +416,13 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->instruction_length = vmcb->control.next_rip - vmcb->save.rip;
 	switch (code) {
 	case SVM_EXIT_IOIO: decode_ioio(vmcb, e); break;
+	case SVM_EXIT_WRITE_CR4:
+		e->reason = EXIT_CR_ACCESS;
+		e->cr.cr = 4;
+		e->cr.type = CR_MOV_TO;
+		e->cr.gpr = (vmcb->control.exit_info1 & SVM_CR_EXIT_GPR_VALID)
+			? (vmcb->control.exit_info1 & SVM_CR_EXIT_GPR_MASK) : CR_GPR_UNKNOWN;
+		break;
 	case SVM_EXIT_NPF:
 		e->reason = EXIT_MMIO;
 		e->mmio.gpa = vmcb->control.exit_info2;

@@ -12,3 +12,4 @@ struct vm;
 int uart16550_create(struct vm *vm, u16 base);
 int debug_exit_create(struct vm *vm, u16 port);
 int test_device_create(struct vm *vm);
+int pc_ports_create(struct vm *vm);
