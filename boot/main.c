@@ -12,6 +12,7 @@
 #include "arch/x86/virt.h"
 #include "drivers/acpi.h"
 #include "drivers/console.h"
+#include "drivers/pic.h"
 #include "drivers/uart.h"
 #include "lib/print.h"
 #include "lib/string.h"
@@ -190,6 +191,7 @@ void kmain(u32 magic, u32 info_phys)
 	tsc_record_entry();
 	percpu_init_boot_cpu();
 	idt_init();
+	pic_mask_all();
 	console_init(COM1_PORT, UART_DEFAULT_BAUD);
 	kprintf("\n");
 	pr_info("Presidio " PRESIDIO_VERSION " x86-64 microhypervisor, image %p-%p",

@@ -48,6 +48,8 @@
 #define L80000001_ECX_LWP BIT(15)
 #define L80000001_ECX_PERFCTR_CORE BIT(23)
 #define L80000001_ECX_PERFCTR_NB BIT(24)
+#define L80000001_ECX_PERFCTR_LLC BIT(28)
+#define L80000001_ECX_MONITORX BIT(29) /* intercepted with MONITOR/MWAIT: #UD */
 #define L80000001_EDX_RDTSCP BIT(27)
 #define L80000007_EDX_INVARIANT_TSC BIT(8)
 
@@ -81,9 +83,9 @@ static struct cpuid_result hypervisor_leaf(u32 leaf, const struct cpuid_guest_in
 	struct cpuid_result r = zero;
 	if (leaf == CPUID_HYPERVISOR_BASE) {
 		r.eax = CPUID_HYPERVISOR_TIMING;
-		memcpy(&r.ebx, HYPERVISOR_SIGNATURE + 0, 4);
-		memcpy(&r.ecx, HYPERVISOR_SIGNATURE + 4, 4);
-		memcpy(&r.edx, HYPERVISOR_SIGNATURE + 8, 4);
+		memcpy(&r.ebx, &HYPERVISOR_SIGNATURE[0], 4);
+		memcpy(&r.ecx, &HYPERVISOR_SIGNATURE[4], 4);
+		memcpy(&r.edx, &HYPERVISOR_SIGNATURE[8], 4);
 	} else if (leaf == CPUID_HYPERVISOR_TIMING) {
 		r.eax = info->tsc_khz;
 	}
@@ -114,7 +116,7 @@ struct cpuid_result cpuid_filter(u32 leaf, u32 subleaf, struct cpuid_result r,
 	case LEAF_EXT_FEATURES:
 		r.ecx &= ~(L80000001_ECX_SVM | L80000001_ECX_IBS | L80000001_ECX_SKINIT |
 			   L80000001_ECX_WDT | L80000001_ECX_LWP | L80000001_ECX_PERFCTR_CORE |
-			   L80000001_ECX_PERFCTR_NB);
+			   L80000001_ECX_PERFCTR_NB | L80000001_ECX_MONITORX);
 		r.edx &= ~L80000001_EDX_RDTSCP; /* TSC_AUX is not virtualized */
 		return r;
 	case LEAF_EXT_POWER:

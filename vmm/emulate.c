@@ -96,6 +96,7 @@ enum encoding { ENCODING_LEGACY, ENCODING_VEX, ENCODING_EVEX, ENCODING_XOP };
 #define ATTR_FORCE_64 0x0010      /* near branches: 64 in 64-bit mode, 66 ignored as on Intel */
 #define ATTR_MEMORY_ONLY 0x0020   /* ModRM must name memory (LEA, LES, LSS, ...) */
 #define ATTR_MODRM_REGISTER 0x0040 /* MOV CR/DR: mod is ignored, always a register */
+#define ATTR_REGISTER_ONLY 0x0080  /* ModRM must name a register (VIA PadLock 0F A6/A7) */
 #define ATTR_IMM_SHIFT 8
 #define ATTR_IMM_MASK (0xf << ATTR_IMM_SHIFT)
 
@@ -109,7 +110,7 @@ enum immediate_kind {
 	IMM_ENTER,  /* iw, ib */
 	IMM_FAR,    /* ptr16:16 or ptr16:32 */
 	IMM_GROUP3, /* F6/F7: only TEST (/0, /1) has one */
-	IMM_EXTRQ,  /* 0F 78: ib, ib with 66 (EXTRQ) or F2 (INSERTQ), else none (VMREAD) */
+	IMM_EXTRQ,  /* 0F 78: ib, ib for 66 (EXTRQ) or F2 (INSERTQ) register forms; VMREAD has none */
 	IMM_DWORD,  /* XOP map A */
 };
 
@@ -118,6 +119,7 @@ enum immediate_kind {
 #define D64 ATTR_DEFAULT_64
 #define F64 ATTR_FORCE_64
 #define MEM ATTR_MEMORY_ONLY
+#define REG ATTR_REGISTER_ONLY
 #define INV ATTR_INVALID
 #define IB (IMM_BYTE << ATTR_IMM_SHIFT)
 #define IW (IMM_WORD << ATTR_IMM_SHIFT)
@@ -160,7 +162,8 @@ static const u16 one_byte_map[256] = {
 };
 
 /* SDM tables A-3 and A-4 (0F xx); the 0F 38 and 0F 3A escapes are handled
- * before a lookup. UD1 (B9) and UD0 (FF) take a ModRM as on Intel. */
+ * before a lookup. UD1 (B9) and UD0 (FF) take a ModRM as on Intel; A6/A7
+ * are VIA PadLock (XSHA*, XCRYPT*, MONTMUL, XSTORE), register forms only. */
 static const u16 map_0f[256] = {
 	[0x00 ... 0x03] = M, [0x04] = INV, [0x0a] = INV, [0x0c] = INV, [0x0d] = M,
 	[0x0f] = M | IB, [0x10 ... 0x1f] = M, [0x20 ... 0x23] = M | ATTR_MODRM_REGISTER,
@@ -168,7 +171,7 @@ static const u16 map_0f[256] = {
 	[0x3b ... 0x3f] = INV, [0x40 ... 0x6f] = M, [0x70 ... 0x73] = M | IB, [0x74 ... 0x76] = M,
 	[0x78] = M | IEXTRQ, [0x79] = M, [0x7a ... 0x7b] = INV, [0x7c ... 0x7f] = M,
 	[0x80 ... 0x8f] = IZ | F64, [0x90 ... 0x9f] = M, [0xa0 ... 0xa1] = D64, [0xa3] = M,
-	[0xa4] = M | IB, [0xa5] = M, [0xa6 ... 0xa7] = INV, [0xa8 ... 0xa9] = D64, [0xab] = M,
+	[0xa4] = M | IB, [0xa5] = M, [0xa6 ... 0xa7] = M | REG, [0xa8 ... 0xa9] = D64, [0xab] = M,
 	[0xac] = M | IB, [0xad ... 0xb1] = M, [0xb2] = M | MEM, [0xb3] = M, [0xb4 ... 0xb5] = M | MEM,
 	[0xb6 ... 0xb9] = M, [0xba] = M | IB, [0xbb ... 0xc1] = M, [0xc2] = M | IB, [0xc3] = M,
 	[0xc4 ... 0xc6] = M | IB, [0xc7] = M, [0xd0 ... 0xff] = M,
@@ -179,6 +182,7 @@ static const u16 map_0f[256] = {
 #undef D64
 #undef F64
 #undef MEM
+#undef REG
 #undef INV
 #undef IB
 #undef IW
@@ -442,6 +446,8 @@ static int decode_modrm(struct decoder *d, u16 attributes)
 	insn->modrm_rm = rm | (d->ext_b ? 8 : 0);
 	if (mod == MOD_REGISTER)
 		return (attributes & ATTR_MEMORY_ONLY) ? -1 : 0;
+	if (attributes & ATTR_REGISTER_ONLY)
+		return -1;
 	if (insn->address_size == 2) {
 		if (mod == 0)
 			return rm == RM16_DISP16 ? decode_displacement(d, 2) : 0;
@@ -517,7 +523,10 @@ static unsigned immediate_size(const struct decoder *d, u16 attributes)
 			return 0;
 		return insn->opcode & 1 ? z : 1;
 	case IMM_EXTRQ:
-		/* F2/F3 select the instruction over 66 (SDM 2.1.1: mandatory prefixes). */
+		/* EXTRQ/INSERTQ are register-only; F2/F3 take precedence over 66
+		 * as mandatory prefixes. Memory forms are VMREAD. */
+		if (insn->modrm_mod != MOD_REGISTER)
+			return 0;
 		return insn->repne || (insn->operand_size_prefix && !insn->rep) ? 2 : 0;
 	case IMM_DWORD: return 4;
 	default: return 0;

@@ -28,6 +28,8 @@
 #define RFLAGS_RESERVED_ONE BIT(1)
 #define REAL_MODE_LIMIT 0xffff
 #define FLAT_LIMIT 0xffffffff
+#define DR6_RESET 0xffff0ff0ULL
+#define DR7_RESET 0x400ULL
 #define RESET_EDX 0x600 /* family 6 signature, as after RESET */
 
 struct mb1_header {
@@ -339,6 +341,8 @@ static void common_state(struct vcpu_regs *regs, struct vcpu_sregs *sregs)
 						.limit = REAL_MODE_LIMIT };
 	sregs->gdtr.limit = REAL_MODE_LIMIT;
 	sregs->idtr.limit = REAL_MODE_LIMIT;
+	sregs->dr6 = DR6_RESET;
+	sregs->dr7 = DR7_RESET;
 }
 
 void guest_state_real_mode(struct vcpu_regs *regs, struct vcpu_sregs *sregs, u64 entry)
@@ -347,7 +351,6 @@ void guest_state_real_mode(struct vcpu_regs *regs, struct vcpu_sregs *sregs, u64
 	u16 cs = (entry >> 4) & 0xf000;
 	regs->rip = entry - ((u64)cs << 4);
 	regs->gpr[GPR_RDX] = RESET_EDX;
-	sregs->seg[SREG_TR].type = SEG_TYPE_TSS_BUSY_16;
 	for (int i = SREG_ES; i <= SREG_GS; i++)
 		sregs->seg[i] = segment(0, 0, REAL_MODE_LIMIT, SEG_TYPE_DATA_READ_WRITE_ACCESSED, false, false);
 	sregs->seg[SREG_CS] = segment(cs, (u64)cs << 4, REAL_MODE_LIMIT, SEG_TYPE_CODE_EXEC_READ_ACCESSED, false, false);

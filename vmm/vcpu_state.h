@@ -26,7 +26,7 @@ struct vcpu_sregs {
 	struct segment seg[SREG_COUNT];
 	struct descriptor_table gdtr, idtr;
 	u64 cr0, cr2, cr3, cr4, efer;
-	u64 dr7;
+	u64 dr6, dr7;
 	u64 pat;
 };
 

@@ -251,6 +251,9 @@ static int apply_words(struct vm_config *vm, const struct module_words *m, enum 
 
 void vm_config_set_init(struct vm_config_set *set) { set->count = 0; }
 
+static int attach_module(struct vm_config *vm, enum module_role role, const struct module_words *m,
+			 const u8 *data, u64 size, char *err, size_t len);
+
 int vm_config_add_module(struct vm_config_set *set, const char *module_cmdline, const u8 *data,
 			 u64 size, char *err, size_t len)
 {
@@ -267,10 +270,24 @@ int vm_config_add_module(struct vm_config_set *set, const char *module_cmdline, 
 			  (int)MIN(m.name.length, 40), m.name.text, VM_CONFIG_NAME_MAX - 1);
 		return -1;
 	}
-	struct vm_config *vm = find_or_create(set, m.name, err, len);
-	enum module_role role;
-	if (!vm || apply_words(vm, &m, &role, err, len))
+	/* A rejected module leaves the set exactly as it was. */
+	unsigned count_before = set->count;
+	struct vm_config *live = find_or_create(set, m.name, err, len);
+	if (!live)
 		return -1;
+	struct vm_config copy = *live, *vm = &copy;
+	enum module_role role;
+	if (apply_words(vm, &m, &role, err, len) || attach_module(vm, role, &m, data, size, err, len)) {
+		set->count = count_before;
+		return -1;
+	}
+	*live = copy;
+	return 0;
+}
+
+static int attach_module(struct vm_config *vm, enum module_role role, const struct module_words *m,
+			 const u8 *data, u64 size, char *err, size_t len)
+{
 	if (role == ROLE_KERNEL) {
 		if (vm->kernel) {
 			ksnprintf(err, len, "vm %s: two kernel modules; mark the second role=initrd", vm->name);
@@ -278,8 +295,8 @@ int vm_config_add_module(struct vm_config_set *set, const char *module_cmdline, 
 		}
 		vm->kernel = data;
 		vm->kernel_size = size;
-		if (m.guest_cmdline)
-			strncpy_terminated(vm->cmdline, m.guest_cmdline, sizeof(vm->cmdline));
+		if (m->guest_cmdline)
+			strncpy_terminated(vm->cmdline, m->guest_cmdline, sizeof(vm->cmdline));
 	} else {
 		if (vm->initrd) {
 			ksnprintf(err, len, "vm %s: two initrd modules", vm->name);

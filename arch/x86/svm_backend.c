@@ -261,6 +261,7 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->cr3 = s->cr3;
 	r->cr4 = s->cr4;
 	r->efer = s->efer & ~EFER_SVME; /* the guest never sees SVME */
+	r->dr6 = s->dr6;
 	r->dr7 = s->dr7;
 	r->pat = s->g_pat;
 }
@@ -283,7 +284,7 @@ static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	s->cr4 = r->cr4;
 	s->efer = r->efer | EFER_SVME;
 	s->dr7 = r->dr7;
-	s->dr6 = 0xffff0ff0; /* architectural reset value */
+	s->dr6 = r->dr6;
 	s->g_pat = r->pat ? r->pat : PAT_POWER_ON_VALUE;
 	vmcb->control.clean_bits = 0;
 }

@@ -32,7 +32,7 @@
 #define EXCEPTION_DB 1
 #define EXCEPTION_AC 17
 #define NMI_VECTOR 2
-#define DR6_INIT 0xffff0ff0ULL
+#define DR6_EXIT_QUALIFICATION_BITS 0x600fULL /* B0-B3, BD, BS */
 #define RFLAGS_RESERVED_ONE BIT(1)
 #define MAX_VPID 0xffff
 /* MSRs the hardware does not switch on VM entry/exit but the host never
@@ -403,6 +403,7 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->cr3 = vmread(VMCS_GUEST_CR3);
 	r->cr4 = vmread(VMCS_GUEST_CR4) & ~CR4_VMXE;
 	r->efer = vmread(VMCS_GUEST_EFER);
+	__asm__ volatile("mov %%dr6, %0" : "=r"(r->dr6)); /* not switched by VMX: live */
 	r->dr7 = vmread(VMCS_GUEST_DR7);
 	r->pat = vmread(VMCS_GUEST_PAT);
 }
@@ -438,6 +439,7 @@ static void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	write_cr2(r->cr2);
 	vmwrite(VMCS_GUEST_EFER, r->efer);
 	write_entry_mode(r->efer);
+	__asm__ volatile("mov %0, %%dr6" ::"r"(r->dr6));
 	vmwrite(VMCS_GUEST_DR7, r->dr7);
 	vmwrite(VMCS_GUEST_PAT, r->pat ? r->pat : PAT_POWER_ON_VALUE);
 }
@@ -607,6 +609,14 @@ static void decode_exception(struct vm_exit *e)
 	}
 	e->reason = EXIT_EXCEPTION;
 	e->exception.vector = info & INTR_INFO_VECTOR_MASK;
+	/* A #DB that exits leaves DR6 alone and reports its bits in the
+	 * qualification (SDM 27.1): apply them as the delivery would have. */
+	if (e->exception.vector == EXCEPTION_DB) {
+		u64 dr6;
+		__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+		dr6 = (dr6 & ~DR6_EXIT_QUALIFICATION_BITS) | (vmread(VMCS_EXIT_QUALIFICATION) & DR6_EXIT_QUALIFICATION_BITS);
+		__asm__ volatile("mov %0, %%dr6" ::"r"(dr6));
+	}
 	e->exception.has_error_code = info & INTR_INFO_ERROR_CODE_VALID;
 	if (e->exception.has_error_code)
 		e->exception.error_code = vmread(VMCS_EXIT_INTERRUPTION_ERROR_CODE);
