@@ -72,7 +72,7 @@ run-bochs: deps
 $(BUILD)/unit/%: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	@mkdir -p $(BUILD)/deps/unit
-	$(HOST_CC) $(HOST_CFLAGS) -MF $(BUILD)/deps/unit/$*.d $< -lcmocka -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -MF $(BUILD)/deps/unit/$*.d $< -lcmocka -lcapstone -o $@
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
