@@ -41,6 +41,9 @@ struct backend_ops {
 	bool (*event_pending)(struct vcpu *vcpu); /* an injection is still queued */
 	/* Can an external interrupt be injected now (IF=1, no shadow, none queued)? */
 	bool (*interrupt_allowed)(struct vcpu *vcpu);
+	/* After Presidio completes an instruction for the guest, the STI /
+	 * MOV SS shadow it was in has ended, as it would on hardware. */
+	void (*clear_interrupt_shadow)(struct vcpu *vcpu);
 	void (*set_interrupt_window)(struct vcpu *vcpu, bool enable);
 	void (*flush_guest_tlb)(struct vcpu *vcpu);
 	/* Make this vCPU's FPU/XSAVE state live on this CPU, or save it. */

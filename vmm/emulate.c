@@ -1198,12 +1198,10 @@ static enum emulate_status emulate_bit(struct execution *e)
 		return EMULATE_UNHANDLEABLE;
 	if (!lock_allowed(e, op != BIT_TEST, &dst))
 		return raise_exception(e->ctx, VECTOR_UD);
-	if (immediate) {
+	if (immediate)
 		offset = (s64)(insn->immediate & (bits - 1));
-	} else {
-		operand_read(e, &offset_operand);
-		offset = (s64)sign_extend(offset_operand.value, size);
-	}
+	else
+		offset = (s64)sign_extend(register_read(e->ctx, &offset_operand), size);
 	if (dst.kind == OPERAND_MEMORY) {
 		/* Arithmetic shift: floor division, also for negative offsets. */
 		dst.offset = (dst.offset + (u64)((offset >> (size == 2 ? 4 : size == 4 ? 5 : 6)) * (s64)size))

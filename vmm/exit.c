@@ -59,6 +59,7 @@ bool vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *exit)
 	v->regs.rip += length;
 	if (guest_cpu_mode(v) != X86_MODE_LONG64)
 		v->regs.rip &= RIP_MASK_32;
+	backend->clear_interrupt_shadow(v);
 	return true;
 }
 

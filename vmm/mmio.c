@@ -170,6 +170,7 @@ enum exit_action handle_mmio(struct vcpu *v, const struct vm_exit *e)
 		memcpy(v->regs.gpr, ctx.gpr, sizeof(v->regs.gpr));
 		v->regs.rip = ctx.mode == X86_MODE_LONG64 ? ctx.rip : ctx.rip & RIP_MASK_32;
 		v->regs.rflags = ctx.rflags;
+		backend->clear_interrupt_shadow(v);
 		return EXIT_CONTINUE;
 	case EMULATE_EXCEPTION:
 		vcpu_inject_exception(v, ctx.exception.vector, ctx.exception.has_error_code,

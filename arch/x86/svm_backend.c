@@ -359,6 +359,11 @@ static bool svm_interrupt_allowed(struct vcpu *v)
 	       !(vmcb->control.event_inject & SVM_EVENT_VALID);
 }
 
+static void svm_clear_interrupt_shadow(struct vcpu *v)
+{
+	svm(v)->vmcb->control.interrupt_state &= ~SVM_INTERRUPT_SHADOW;
+}
+
 static void svm_set_interrupt_window(struct vcpu *v, bool enable)
 {
 	struct vmcb_control *c = &svm(v)->vmcb->control;
@@ -558,6 +563,7 @@ const struct backend_ops svm_backend_ops = {
 	.inject_event = svm_inject_event,
 	.event_pending = svm_event_pending,
 	.interrupt_allowed = svm_interrupt_allowed,
+	.clear_interrupt_shadow = svm_clear_interrupt_shadow,
 	.set_interrupt_window = svm_set_interrupt_window,
 	.flush_guest_tlb = svm_flush_guest_tlb,
 	.vcpu_load = svm_vcpu_load,

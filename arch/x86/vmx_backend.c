@@ -524,6 +524,13 @@ static bool vmx_interrupt_allowed(struct vcpu *v)
 	       !vmx_event_pending(v);
 }
 
+static void vmx_clear_interrupt_shadow(struct vcpu *v)
+{
+	u32 state = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	if (state & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, state & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
 static void vmx_set_interrupt_window(struct vcpu *v, bool enable)
 {
 	struct vmx_vcpu *x = vmx(v);
@@ -799,6 +806,7 @@ const struct backend_ops vmx_backend_ops = {
 	.inject_event = vmx_inject_event,
 	.event_pending = vmx_event_pending,
 	.interrupt_allowed = vmx_interrupt_allowed,
+	.clear_interrupt_shadow = vmx_clear_interrupt_shadow,
 	.set_interrupt_window = vmx_set_interrupt_window,
 	.flush_guest_tlb = vmx_flush_guest_tlb,
 	.vcpu_load = vmx_vcpu_load,
