@@ -588,7 +588,8 @@ int x86_decode(const u8 *bytes, size_t available, enum x86_mode mode, struct x86
 #define NO_REGISTER (-1)
 
 /* A ModRM memory operand taken apart: offset = base + index * scale +
- * displacement (+ next RIP when rip_relative), truncated to address size. */
+ * displacement (+ next RIP when rip_relative), truncated to address size.
+ * Legacy encodings only (SIB register extensions come from REX). */
 struct address_parts {
 	int base, index;
 	unsigned scale;
@@ -632,9 +633,10 @@ static void modrm_address_parts(const struct x86_insn *insn, struct address_part
 	parts->default_segment = parts->base == GPR_RBP || parts->base == GPR_RSP ? SEG_SS : SEG_DS;
 }
 
-static u64 address_mask(unsigned address_size)
+/* All ones in the low 'size' bytes: operand values and address-size wrap. */
+static u64 size_mask(unsigned size)
 {
-	return address_size == 8 ? ~0ULL : (1ULL << (8 * address_size)) - 1;
+	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 }
 
 /* ---- Emulator ----------------------------------------------------------- */
@@ -737,11 +739,6 @@ struct execution {
 	bool restart; /* a REP instruction stopped early: RIP stays on it */
 };
 
-static u64 size_mask(unsigned size)
-{
-	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
-}
-
 static u64 sign_bit(unsigned size)
 {
 	return 1ULL << (8 * size - 1);
@@ -811,7 +808,7 @@ static u64 modrm_offset(const struct execution *e, enum x86_segment *default_seg
 	if (parts.rip_relative)
 		offset += next_rip(ctx);
 	*default_segment = parts.default_segment;
-	return offset & address_mask(e->insn->address_size);
+	return offset & size_mask(e->insn->address_size);
 }
 
 /* The r/m operand: a register for mod = 11, else memory. */
@@ -1135,7 +1132,7 @@ static enum emulate_status emulate_mov_moffs(struct execution *e)
 {
 	const struct x86_insn *insn = e->insn;
 	unsigned size = insn->opcode & 1 ? insn->operand_size : 1;
-	u64 offset = insn->immediate & address_mask(insn->address_size);
+	u64 offset = insn->immediate & size_mask(insn->address_size);
 	struct operand memory = memory_operand(effective_segment(insn, SEG_DS), offset, size);
 	struct operand accumulator = register_operand(e, GPR_RAX, size);
 	if (insn->opcode == OPCODE_MOV_AL_OB || insn->opcode == OPCODE_MOV_RAX_OV)
@@ -1181,6 +1178,15 @@ static enum emulate_status emulate_xchg(struct execution *e)
 	return operand_write(e, &reg, rm.value);
 }
 
+/* Bytes from a bit string's base to the operand holding bit 'offset':
+ * size * floor(offset / bits). GCC and Clang shift negative values
+ * arithmetically, which is the floor. */
+static s64 bit_string_displacement(s64 offset, unsigned size)
+{
+	unsigned shift = size == 2 ? 4 : size == 4 ? 5 : 6;
+	return (offset >> shift) * (s64)size;
+}
+
 /* BT/BTS/BTR/BTC. With a register bit offset and a memory operand, the
  * offset is signed and selects any bit of a bit string around the operand
  * (SDM "BT": address + size * floor(offset / bits)). */
@@ -1202,11 +1208,8 @@ static enum emulate_status emulate_bit(struct execution *e)
 		offset = (s64)(insn->immediate & (bits - 1));
 	else
 		offset = (s64)sign_extend(register_read(e->ctx, &offset_operand), size);
-	if (dst.kind == OPERAND_MEMORY) {
-		/* Arithmetic shift: floor division, also for negative offsets. */
-		dst.offset = (dst.offset + (u64)((offset >> (size == 2 ? 4 : size == 4 ? 5 : 6)) * (s64)size))
-			     & address_mask(insn->address_size);
-	}
+	if (dst.kind == OPERAND_MEMORY)
+		dst.offset = (dst.offset + (u64)bit_string_displacement(offset, size)) & size_mask(insn->address_size);
 	bit = 1ULL << ((u64)offset & (bits - 1));
 	if ((status = operand_read(e, &dst)))
 		return status;
@@ -1227,12 +1230,12 @@ static enum emulate_status emulate_bit(struct execution *e)
  * wraps inside the low word, a 32-bit one zero-extends. */
 static u64 address_register(const struct emulate_ctx *ctx, unsigned reg)
 {
-	return ctx->gpr[reg] & address_mask(ctx->insn.address_size);
+	return ctx->gpr[reg] & size_mask(ctx->insn.address_size);
 }
 
 static void set_address_register(struct emulate_ctx *ctx, unsigned reg, u64 value)
 {
-	u64 mask = address_mask(ctx->insn.address_size);
+	u64 mask = size_mask(ctx->insn.address_size);
 	if (ctx->insn.address_size == 4)
 		ctx->gpr[reg] = value & mask;
 	else

@@ -130,9 +130,50 @@ static bool is_svm_memory_instruction(const struct x86_insn *insn)
 	       (insn->modrm == 0xd8 || insn->modrm == 0xda || insn->modrm == 0xdb);
 }
 
+#define VEC_DE 0
+#define VEC_DF 8
+#define VEC_TS 10
+#define VEC_NP 11
+#define VEC_SS 12
+
+/* SDM Vol. 3A Table 6-5: contributory exceptions. */
+static bool contributory(u8 vector)
+{
+	return vector == VEC_DE || (vector >= VEC_TS && vector <= VEC_GP);
+}
+
+/*
+ * An intercepted exception raised while delivering another one: what the
+ * CPU would have done (SDM Table 6-5) — #DF, or a triple fault after #DF.
+ * Returns true if it handled the exit.
+ */
+static bool merge_exceptions(struct vcpu *v, const struct vm_exit *exit, enum exit_action *action)
+{
+	u8 first = exit->interrupted_vector, second = exit->exception.vector;
+	if (!exit->interrupted_exception)
+		return false;
+	if (first == VEC_DF) {
+		vm_stop(v->vm, "triple fault at RIP 0x%llx (vector %u while delivering #DF)",
+			(unsigned long long)v->regs.rip, second);
+		backend->dump_state(v);
+		*action = EXIT_STOP;
+		return true;
+	}
+	if ((contributory(first) && contributory(second)) ||
+	    (first == VEC_PF && (second == VEC_PF || contributory(second)))) {
+		vcpu_inject_exception(v, VEC_DF, true, 0);
+		*action = EXIT_CONTINUE;
+		return true;
+	}
+	return false; /* benign: the second is delivered, the first recurs */
+}
+
 static enum exit_action reinject_exception(struct vcpu *v, const struct vm_exit *exit)
 {
 	struct x86_insn insn;
+	enum exit_action action;
+	if (merge_exceptions(v, exit, &action))
+		return action;
 	if (exit->exception.vector == VEC_GP && !vcpu_decode_instruction(v, &insn) &&
 	    is_svm_memory_instruction(&insn))
 		return handle_invalid_opcode(v, "VMRUN/VMLOAD/VMSAVE");

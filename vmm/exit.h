@@ -38,6 +38,10 @@ struct vm_exit {
 	enum exit_reason reason;
 	u64 hardware_reason; /* raw VMX basic exit reason / SVM exit code */
 	u8 instruction_length; /* 0 = unknown: decode it if RIP must advance */
+	/* An exception whose delivery this exit cut short (the backend also
+	 * queues it again); used to merge a fault during delivery into #DF. */
+	bool interrupted_exception;
+	u8 interrupted_vector;
 	union {
 		struct {
 			u16 port;

@@ -173,6 +173,8 @@ enum exit_action handle_mmio(struct vcpu *v, const struct vm_exit *e)
 		backend->clear_interrupt_shadow(v);
 		return EXIT_CONTINUE;
 	case EMULATE_EXCEPTION:
+		/* Completed REP iterations stay completed (RIP is unchanged). */
+		memcpy(v->regs.gpr, ctx.gpr, sizeof(v->regs.gpr));
 		vcpu_inject_exception(v, ctx.exception.vector, ctx.exception.has_error_code,
 				      ctx.exception.error_code);
 		return EXIT_CONTINUE;

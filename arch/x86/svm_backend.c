@@ -509,6 +509,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	u64 interrupted = vmcb->control.exit_int_info;
 	vmcb->control.event_inject = (interrupted & SVM_EVENT_VALID) ? interrupted : 0;
 	decode_exit(v, e);
+	if ((interrupted & SVM_EVENT_VALID) &&
+	    ((interrupted >> SVM_EVENT_TYPE_SHIFT) & SVM_EVENT_TYPE_MASK) == SVM_EVENT_TYPE_EXCEPTION) {
+		e->interrupted_exception = true;
+		e->interrupted_vector = interrupted & SVM_EVENT_VECTOR_MASK;
+	}
 }
 
 static void svm_vcpu_load(struct vcpu *v) { fpu_load(v->fpu_state, v->xcr0); }

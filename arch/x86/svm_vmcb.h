@@ -151,6 +151,8 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define SVM_EVENT_VALID BIT(31)
 #define SVM_EVENT_ERROR_CODE_VALID BIT(11)
 #define SVM_EVENT_TYPE_SHIFT 8
+#define SVM_EVENT_TYPE_MASK 0x7
+#define SVM_EVENT_VECTOR_MASK 0xff
 #define SVM_EVENT_TYPE_INTR 0
 #define SVM_EVENT_TYPE_NMI 2
 #define SVM_EVENT_TYPE_EXCEPTION 3

@@ -729,6 +729,11 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	if ((vectoring & INTR_INFO_VALID) && (vectoring & INTR_INFO_ERROR_CODE_VALID))
 		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_IDT_VECTORING_ERROR_CODE));
 	decode_exit(v, e);
+	if ((vectoring & INTR_INFO_VALID) &&
+	    ((vectoring >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) == INTR_TYPE_HARDWARE_EXCEPTION) {
+		e->interrupted_exception = true;
+		e->interrupted_vector = vectoring & INTR_INFO_VECTOR_MASK;
+	}
 }
 
 static void vmx_vcpu_load(struct vcpu *v)
