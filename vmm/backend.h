@@ -30,6 +30,7 @@ struct backend_ops {
 	/* Enter the guest and return when it exits, with the exit normalized. */
 	void (*vcpu_run)(struct vcpu *vcpu, struct vm_exit *exit);
 	void (*get_sregs)(struct vcpu *vcpu, struct vcpu_sregs *sregs);
+	void (*get_control)(struct vcpu *vcpu, struct vcpu_control *control);
 	void (*set_sregs)(struct vcpu *vcpu, const struct vcpu_sregs *sregs);
 	/* Guest EFER/CR writes that need backend fix-ups (SVME, LMA, shadows);
 	 * -1 means the value is invalid and the guest gets #GP. */

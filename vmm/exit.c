@@ -3,6 +3,8 @@
 #include "vmm/backend.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mem.h"
+#include "vmm/pagewalk.h"
+#include "lib/string.h"
 #include "vmm/msr.h"
 #include "vmm/vm.h"
 #include "arch/x86/cpu.h"
@@ -44,13 +46,46 @@ void vcpu_inject_page_fault(struct vcpu *v, u64 address, u32 error_code)
 	struct vcpu_sregs s;
 	backend->get_sregs(v, &s);
 	s.cr2 = address;
-	backend->set_sregs(v, &s);
+	vcpu_set_sregs(v, &s);
 	vcpu_inject_exception(v, VEC_PF, true, error_code);
+}
+
+/* The usual, prefix-free encoding of the instruction behind each exit that
+ * must be skipped: checking for it is far cheaper than a full decode when
+ * the hardware does not report lengths (SVM without NRIP-save). */
+static const struct {
+	u8 length;
+	u8 bytes[3];
+} plain_encoding[EXIT_REASON_COUNT] = {
+	[EXIT_CPUID] = { 2, { 0x0f, 0xa2 } },
+	[EXIT_HLT] = { 1, { 0xf4 } },
+	[EXIT_MSR_READ] = { 2, { 0x0f, 0x32 } },
+	[EXIT_MSR_WRITE] = { 2, { 0x0f, 0x30 } },
+	[EXIT_INVD] = { 2, { 0x0f, 0x08 } },
+	[EXIT_XSETBV] = { 3, { 0x0f, 0x01, 0xd1 } },
+	[EXIT_PAUSE] = { 2, { 0xf3, 0x90 } },
+};
+
+static u8 plain_length(struct vcpu *v, enum exit_reason reason)
+{
+	u8 length = reason < EXIT_REASON_COUNT ? plain_encoding[reason].length : 0;
+	u64 gpa;
+	u32 error;
+	if (!length)
+		return 0;
+	u64 linear = guest_segment_linear(v, SEG_CS, v->regs.rip);
+	if ((linear & (PAGE_SIZE - 1)) > PAGE_SIZE - length ||
+	    guest_linear_to_phys(v, linear, WALK_FETCH, &gpa, &error) != GUEST_ACCESS_OK)
+		return 0;
+	const u8 *code = guest_phys_ptr(v->vm, gpa, length);
+	return code && !memcmp(code, plain_encoding[reason].bytes, length) ? length : 0;
 }
 
 bool vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *exit)
 {
 	u8 length = exit->instruction_length;
+	if (!length)
+		length = plain_length(v, exit->reason);
 	if (!length && vcpu_decode_current_instruction(v, &length)) {
 		vm_stop(v->vm, "cannot decode the instruction at RIP 0x%llx to skip it",
 			(unsigned long long)v->regs.rip);
@@ -72,9 +107,8 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vm_exit *exit)
 {
 	u32 leaf = (u32)v->regs.gpr[GPR_RAX], subleaf = (u32)v->regs.gpr[GPR_RCX];
 	struct cpuid_regs host = cpuid(leaf, subleaf);
-	struct vcpu_sregs s;
-	backend->get_sregs(v, &s);
-	struct cpuid_guest_info info = { v->id, (s.cr4 & CR4_OSXSAVE) != 0, (u32)(tsc_hz / 1000) };
+	struct cpuid_guest_info info = { v->id, (vcpu_control(v)->cr4 & CR4_OSXSAVE) != 0,
+					 (u32)(tsc_hz / 1000) };
 	struct cpuid_result r = cpuid_filter(leaf, subleaf,
 					     (struct cpuid_result){ host.eax, host.ebx, host.ecx, host.edx }, &info);
 	v->regs.gpr[GPR_RAX] = r.eax;
@@ -268,7 +302,7 @@ static enum exit_action handle_cr_access(struct vcpu *v, const struct vm_exit *e
 	}
 	if (guest_cpu_mode(v) != X86_MODE_LONG64 && exit->cr.type == CR_MOV_TO)
 		value = (u32)value;
-	if (backend->set_cr(v, exit->cr.cr, value)) {
+	if (vcpu_set_cr(v, exit->cr.cr, value)) {
 		vcpu_inject_exception(v, VEC_GP, true, 0);
 		return EXIT_CONTINUE;
 	}

@@ -6,6 +6,7 @@
 #include "lib/string.h"
 
 #define CR0_PE BIT(0)
+#define CR0_PG BIT(31)
 #define EFER_LMA BIT(10)
 #define RFLAGS_VM BIT(17)
 
@@ -54,10 +55,13 @@ static bool walker_write(void *ctx, u64 gpa, const void *value, unsigned size)
 enum guest_access_result guest_linear_to_phys(struct vcpu *vcpu, u64 linear, unsigned access,
 					      u64 *gpa, u32 *pf_error)
 {
-	struct vcpu_sregs s;
-	backend->get_sregs(vcpu, &s);
-	struct pagewalk_env env = { s.cr0, s.cr3, s.cr4, s.efer, walker_read, walker_write, vcpu->vm };
-	if (s.seg[SREG_CS].dpl == 3)
+	const struct vcpu_control *c = vcpu_control(vcpu);
+	if (!(c->cr0 & CR0_PG)) { /* the common early-boot case, without a walk */
+		*gpa = (c->efer & EFER_LMA) ? linear : (linear & 0xffffffffULL);
+		return GUEST_ACCESS_OK;
+	}
+	struct pagewalk_env env = { c->cr0, c->cr3, c->cr4, c->efer, walker_read, walker_write, vcpu->vm };
+	if (c->cpl == 3)
 		access |= WALK_USER;
 	switch (guest_page_walk(&env, linear, access, gpa, pf_error)) {
 	case WALK_OK: return GUEST_ACCESS_OK;
@@ -68,25 +72,22 @@ enum guest_access_result guest_linear_to_phys(struct vcpu *vcpu, u64 linear, uns
 
 enum x86_mode guest_cpu_mode(struct vcpu *vcpu)
 {
-	struct vcpu_sregs s;
-	backend->get_sregs(vcpu, &s);
-	if (!(s.cr0 & CR0_PE) || (vcpu->regs.rflags & RFLAGS_VM))
+	const struct vcpu_control *c = vcpu_control(vcpu);
+	if (!(c->cr0 & CR0_PE) || (vcpu->regs.rflags & RFLAGS_VM))
 		return X86_MODE_REAL;
-	if ((s.efer & EFER_LMA) && s.seg[SREG_CS].l)
+	if ((c->efer & EFER_LMA) && c->cs_long)
 		return X86_MODE_LONG64;
-	return s.seg[SREG_CS].db ? X86_MODE_PROT32 : X86_MODE_PROT16;
+	return c->cs_default32 ? X86_MODE_PROT32 : X86_MODE_PROT16;
 }
 
 u64 guest_segment_linear(struct vcpu *vcpu, enum x86_segment seg, u64 offset)
 {
-	struct vcpu_sregs s;
-	backend->get_sregs(vcpu, &s);
-	bool long64 = (s.efer & EFER_LMA) && s.seg[SREG_CS].l;
-	if (long64)
-		return (seg == SEG_FS || seg == SEG_GS) ? s.seg[seg].base + offset : offset;
+	const struct vcpu_control *c = vcpu_control(vcpu);
+	if ((c->efer & EFER_LMA) && c->cs_long)
+		return (seg == SEG_FS || seg == SEG_GS) ? c->segment_base[seg] + offset : offset;
 	if (seg == SEG_NONE)
 		return offset & 0xffffffffULL;
-	return (s.seg[seg].base + offset) & 0xffffffffULL;
+	return (c->segment_base[seg] + offset) & 0xffffffffULL;
 }
 
 static enum guest_access_result linear_copy(struct vcpu *vcpu, u64 linear, u8 *buf, u64 len,

@@ -19,7 +19,7 @@ static enum emulate_status fault(struct emulate_ctx *ctx, u64 address, u32 error
 	struct vcpu_sregs s;
 	backend->get_sregs(v, &s);
 	s.cr2 = address;
-	backend->set_sregs(v, &s);
+	vcpu_set_sregs(v, &s);
 	ctx->exception.vector = 14;
 	ctx->exception.has_error_code = true;
 	ctx->exception.error_code = error;
@@ -140,11 +140,10 @@ static void context_from_vcpu(struct emulate_ctx *ctx, struct vcpu *v)
 
 int vcpu_decode_instruction(struct vcpu *v, struct x86_insn *insn)
 {
-	struct emulate_ctx ctx;
+	struct emulate_ctx ctx = { .opaque = v }; /* fetch only needs the vCPU */
 	u8 bytes[X86_MAX_INSN_LENGTH];
-	context_from_vcpu(&ctx, v);
 	unsigned got = emulate_fetch(&ctx, v->regs.rip, bytes, sizeof(bytes));
-	return x86_decode(bytes, got, ctx.mode, insn);
+	return x86_decode(bytes, got, guest_cpu_mode(v), insn);
 }
 
 int vcpu_decode_current_instruction(struct vcpu *v, u8 *length)

@@ -97,8 +97,7 @@ int msr_guest_read(struct vcpu *v, u32 index, u64 *value)
 		*value = s.pat;
 		return 0;
 	case MSR_EFER:
-		backend->get_sregs(v, &s);
-		*value = s.efer;
+		*value = vcpu_control(v)->efer;
 		return 0;
 	}
 	if (index >= MSR_MTRR_PHYS_FIRST && index <= MSR_MTRR_PHYS_LAST) {
@@ -132,10 +131,10 @@ int msr_guest_write(struct vcpu *v, u32 index, u64 value)
 			return denied(v, true, index, value);
 		backend->get_sregs(v, &s);
 		s.pat = value;
-		backend->set_sregs(v, &s);
+		vcpu_set_sregs(v, &s);
 		return 0;
 	case MSR_EFER:
-		if (backend->set_efer(v, value))
+		if (vcpu_set_efer(v, value))
 			return denied(v, true, index, value);
 		return 0;
 	}

@@ -30,6 +30,15 @@ struct vcpu_sregs {
 	u64 pat;
 };
 
+/* The part of the control state the exit path reads on nearly every exit
+ * (mode, paging, segment bases): fetched once per exit and cached. */
+struct vcpu_control {
+	u64 cr0, cr3, cr4, efer;
+	u64 segment_base[SEG_NONE]; /* ES..GS */
+	bool cs_long, cs_default32;
+	u8 cpl;
+};
+
 /* GPRs live in the vcpu (the entry stub loads and stores them); RIP and
  * RFLAGS are synchronized by the backend around every run. */
 struct vcpu_regs {

@@ -54,6 +54,33 @@ void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector)
 	vcpu->interrupt_pending = true;
 }
 
+const struct vcpu_control *vcpu_control(struct vcpu *v)
+{
+	if (!v->control_valid) {
+		backend->get_control(v, &v->control);
+		v->control_valid = true;
+	}
+	return &v->control;
+}
+
+void vcpu_set_sregs(struct vcpu *v, const struct vcpu_sregs *sregs)
+{
+	backend->set_sregs(v, sregs);
+	v->control_valid = false;
+}
+
+int vcpu_set_cr(struct vcpu *v, unsigned cr, u64 value)
+{
+	v->control_valid = false;
+	return backend->set_cr(v, cr, value);
+}
+
+int vcpu_set_efer(struct vcpu *v, u64 efer)
+{
+	v->control_valid = false;
+	return backend->set_efer(v, efer);
+}
+
 static int setup_memory(struct vm *vm, u64 size, char *err, size_t len)
 {
 	u64 hpa = frame_alloc_contig(size / PAGE_SIZE, LARGE_PAGE_SIZE);
@@ -108,7 +135,7 @@ static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, char *err, siz
 	struct vcpu_sregs sregs;
 	if (guest_load(vm, cfg, &v->regs, &sregs, err, len))
 		return -1;
-	backend->set_sregs(v, &sregs);
+	vcpu_set_sregs(v, &sregs);
 	return 0;
 }
 
@@ -174,6 +201,7 @@ void vm_run(struct vm *vm)
 	while (vm->state == VM_RUNNING) {
 		deliver_events(v);
 		backend->vcpu_run(v, &exit);
+		v->control_valid = false;
 		vm->stats.exits[exit.reason]++;
 		if (exit_dispatch(v, &exit) == EXIT_STOP && vm->state == VM_RUNNING)
 			vm_stop(vm, "stopped by the %s exit handler", exit_reason_name(exit.reason));

@@ -27,6 +27,8 @@ struct vcpu {
 	unsigned id;
 	struct vcpu_regs regs;
 	void *arch;            /* the backend's private state (VMCB/VMCS...) */
+	struct vcpu_control control; /* valid while control_valid (one exit) */
+	bool control_valid;
 	u8 *fpu_state;         /* XSAVE/FXSAVE area */
 	u64 xcr0;
 	/* Interrupt delivery: one pending external vector for now (the test
@@ -68,6 +70,12 @@ void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 
 void vm_exit_with_status(struct vm *vm, int status);
 /* Logs a line prefixed with the VM's name. */
 void vm_log(const struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Cached control state for this exit; the setters below keep it coherent. */
+const struct vcpu_control *vcpu_control(struct vcpu *vcpu);
+void vcpu_set_sregs(struct vcpu *vcpu, const struct vcpu_sregs *sregs);
+int vcpu_set_cr(struct vcpu *vcpu, unsigned cr, u64 value);
+int vcpu_set_efer(struct vcpu *vcpu, u64 efer);
 
 /* Queues an external interrupt for delivery when the guest can take it. */
 void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector);

@@ -266,6 +266,27 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->pat = s->g_pat;
 }
 
+#define SVM_ATTRIB_L BIT(9)
+#define SVM_ATTRIB_DB BIT(10)
+
+static void svm_get_control(struct vcpu *v, struct vcpu_control *c)
+{
+	const struct vmcb_save *s = &svm(v)->vmcb->save;
+	c->cr0 = s->cr0;
+	c->cr3 = s->cr3;
+	c->cr4 = s->cr4;
+	c->efer = s->efer & ~EFER_SVME;
+	c->segment_base[SEG_ES] = s->es.base;
+	c->segment_base[SEG_CS] = s->cs.base;
+	c->segment_base[SEG_SS] = s->ss.base;
+	c->segment_base[SEG_DS] = s->ds.base;
+	c->segment_base[SEG_FS] = s->fs.base;
+	c->segment_base[SEG_GS] = s->gs.base;
+	c->cs_long = s->cs.attrib & SVM_ATTRIB_L;
+	c->cs_default32 = s->cs.attrib & SVM_ATTRIB_DB;
+	c->cpl = s->cpl;
+}
+
 static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 {
 	struct vmcb *vmcb = svm(v)->vmcb;
@@ -562,6 +583,7 @@ const struct backend_ops svm_backend_ops = {
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_run = svm_vcpu_run,
 	.get_sregs = svm_get_sregs,
+	.get_control = svm_get_control,
 	.set_sregs = svm_set_sregs,
 	.set_efer = svm_set_efer,
 	.set_cr = svm_set_cr,

@@ -408,6 +408,26 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->pat = vmread(VMCS_GUEST_PAT);
 }
 
+#define VMX_AR_L BIT(13)
+#define VMX_AR_DB BIT(14)
+#define VMX_AR_DPL_SHIFT 5
+#define VMX_AR_DPL_MASK 3
+
+static void vmx_get_control(struct vcpu *v, struct vcpu_control *c)
+{
+	struct vmx_vcpu *x = vmx(v);
+	c->cr0 = (vmread(VMCS_GUEST_CR0) & ~CR0_NE) | (x->cr0_shadow & CR0_NE);
+	c->cr3 = vmread(VMCS_GUEST_CR3);
+	c->cr4 = vmread(VMCS_GUEST_CR4) & ~CR4_VMXE;
+	c->efer = vmread(VMCS_GUEST_EFER);
+	for (int i = SEG_ES; i <= SEG_GS; i++)
+		c->segment_base[i] = vmread(VMCS_GUEST_ES_BASE + i * SEGMENT_FIELD_STRIDE);
+	u32 cs_ar = vmread(VMCS_GUEST_CS_ACCESS_RIGHTS);
+	c->cs_long = cs_ar & VMX_AR_L;
+	c->cs_default32 = cs_ar & VMX_AR_DB;
+	c->cpl = (vmread(VMCS_GUEST_SS_ACCESS_RIGHTS) >> VMX_AR_DPL_SHIFT) & VMX_AR_DPL_MASK;
+}
+
 static void write_entry_mode(u64 efer)
 {
 	u32 entry = vmread(VMCS_ENTRY_CONTROLS);
@@ -805,6 +825,7 @@ const struct backend_ops vmx_backend_ops = {
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_run = vmx_vcpu_run,
 	.get_sregs = vmx_get_sregs,
+	.get_control = vmx_get_control,
 	.set_sregs = vmx_set_sregs,
 	.set_efer = vmx_set_efer,
 	.set_cr = vmx_set_cr,

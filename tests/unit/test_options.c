@@ -257,6 +257,22 @@ static void test_crash_tests(void **state)
 	assert_non_null(strstr(r.messages[0], "crash="));
 }
 
+static void test_finish(void **state)
+{
+	(void)state;
+	struct hv_options o;
+	struct reports r;
+	options_defaults(&o);
+	assert_int_equal(o.finish, FINISH_HALT);
+	assert_int_equal(parse("finish=qemu", &o, &r), 0);
+	assert_int_equal(o.finish, FINISH_QEMU_EXIT);
+	assert_int_equal(parse("finish=halt", &o, &r), 0);
+	assert_int_equal(o.finish, FINISH_HALT);
+	assert_int_equal(parse("finish=reboot", &o, &r), 1);
+	assert_non_null(strstr(r.messages[0], "finish="));
+	assert_int_equal(o.finish, FINISH_HALT);
+}
+
 static void test_noreboot(void **state)
 {
 	(void)state;
@@ -284,7 +300,7 @@ static void test_unknown_words(void **state)
 	assert_int_equal(parse("foo=bar quiet console=com2", &o, &r), 2);
 	assert_int_equal(o.console_port, 0x2f8);
 	assert_string_equal(r.messages[0], "unknown option 'foo=bar' ignored; known "
-			    "options: console= baud= loglevel= paging= crash= noreboot");
+			    "options: console= baud= loglevel= paging= crash= noreboot finish=");
 	assert_non_null(strstr(r.messages[1], "'quiet'"));
 }
 
@@ -374,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_paging_modes),
 		cmocka_unit_test(test_crash_tests),
 		cmocka_unit_test(test_noreboot),
+		cmocka_unit_test(test_finish),
 		cmocka_unit_test(test_unknown_words),
 		cmocka_unit_test(test_long_unknown_word_keeps_advice),
 		cmocka_unit_test(test_kernel_path_skipped),
