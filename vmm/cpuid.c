@@ -65,6 +65,13 @@
 
 static const struct cpuid_result zero;
 
+/* Four signature bytes as the little-endian register CPUID returns. */
+static u32 signature_word(unsigned offset)
+{
+	const char *s = &HYPERVISOR_SIGNATURE[offset];
+	return (u32)(u8)s[0] | (u32)(u8)s[1] << 8 | (u32)(u8)s[2] << 16 | (u32)(u8)s[3] << 24;
+}
+
 static struct cpuid_result leaf1(struct cpuid_result r, const struct cpuid_guest_info *info)
 {
 	r.ecx &= ~(L1_ECX_MONITOR | L1_ECX_DS_CPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST |
@@ -83,9 +90,9 @@ static struct cpuid_result hypervisor_leaf(u32 leaf, const struct cpuid_guest_in
 	struct cpuid_result r = zero;
 	if (leaf == CPUID_HYPERVISOR_BASE) {
 		r.eax = CPUID_HYPERVISOR_TIMING;
-		memcpy(&r.ebx, &HYPERVISOR_SIGNATURE[0], 4);
-		memcpy(&r.ecx, &HYPERVISOR_SIGNATURE[4], 4);
-		memcpy(&r.edx, &HYPERVISOR_SIGNATURE[8], 4);
+		r.ebx = signature_word(0);
+		r.ecx = signature_word(4);
+		r.edx = signature_word(8);
 	} else if (leaf == CPUID_HYPERVISOR_TIMING) {
 		r.eax = info->tsc_khz;
 	}

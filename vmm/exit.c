@@ -78,7 +78,12 @@ static u8 plain_length(struct vcpu *v, enum exit_reason reason)
 	    guest_linear_to_phys(v, linear, WALK_FETCH, &gpa, &error) != GUEST_ACCESS_OK)
 		return 0;
 	const u8 *code = guest_phys_ptr(v->vm, gpa, length);
-	return code && !memcmp(code, plain_encoding[reason].bytes, length) ? length : 0;
+	if (!code)
+		return 0;
+	for (u8 i = 0; i < length; i++)
+		if (code[i] != plain_encoding[reason].bytes[i])
+			return 0;
+	return length;
 }
 
 bool vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *exit)

@@ -19,14 +19,22 @@ int memmap_add(struct memmap *map, u64 gpa, u64 size, enum memmap_kind kind, u8 
 	return 0;
 }
 
+static bool region_contains(const struct memmap_region *r, u64 gpa, u64 len)
+{
+	return gpa >= r->gpa && gpa + len <= r->gpa + r->size;
+}
+
 const struct memmap_region *memmap_find(const struct memmap *map, u64 gpa, u64 len)
 {
 	if (gpa + len < gpa)
 		return NULL;
+	if (map->last_hit < map->count && region_contains(&map->region[map->last_hit], gpa, len))
+		return &map->region[map->last_hit];
 	for (unsigned i = 0; i < map->count; i++) {
-		const struct memmap_region *r = &map->region[i];
-		if (gpa >= r->gpa && gpa + len <= r->gpa + r->size)
-			return r;
+		if (region_contains(&map->region[i], gpa, len)) {
+			((struct memmap *)map)->last_hit = i; /* a hint, not state */
+			return &map->region[i];
+		}
 	}
 	return NULL;
 }

@@ -22,6 +22,7 @@ struct memmap_region {
 
 struct memmap {
 	unsigned count;
+	unsigned last_hit; /* lookups tend to repeat: try this region first */
 	struct memmap_region region[MEMMAP_MAX_REGIONS];
 };
 

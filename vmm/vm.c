@@ -54,13 +54,10 @@ void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector)
 	vcpu->interrupt_pending = true;
 }
 
-const struct vcpu_control *vcpu_control(struct vcpu *v)
+void vcpu_control_refresh(struct vcpu *v)
 {
-	if (!v->control_valid) {
-		backend->get_control(v, &v->control);
-		v->control_valid = true;
-	}
-	return &v->control;
+	backend->get_control(v, &v->control);
+	v->control_valid = true;
 }
 
 void vcpu_set_sregs(struct vcpu *v, const struct vcpu_sregs *sregs)

@@ -72,7 +72,13 @@ void vm_exit_with_status(struct vm *vm, int status);
 void vm_log(const struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Cached control state for this exit; the setters below keep it coherent. */
-const struct vcpu_control *vcpu_control(struct vcpu *vcpu);
+void vcpu_control_refresh(struct vcpu *vcpu);
+static inline const struct vcpu_control *vcpu_control(struct vcpu *vcpu)
+{
+	if (!vcpu->control_valid)
+		vcpu_control_refresh(vcpu);
+	return &vcpu->control;
+}
 void vcpu_set_sregs(struct vcpu *vcpu, const struct vcpu_sregs *sregs);
 int vcpu_set_cr(struct vcpu *vcpu, unsigned cr, u64 value);
 int vcpu_set_efer(struct vcpu *vcpu, u64 efer);
