@@ -22,6 +22,8 @@ struct backend_ops {
 	const char *name;
 	/* Turns virtualization on for the calling CPU. */
 	int (*cpu_enable)(char *err, size_t err_len);
+	/* Turns it off again (VMXOFF / EFER.SVME=0) when no VM is left. */
+	void (*cpu_disable)(void);
 	/* VM-wide state: second-level page tables from the memory map, ASID/VPID. */
 	int (*vm_create)(struct vm *vm, char *err, size_t err_len);
 	void (*vm_destroy)(struct vm *vm);

@@ -99,5 +99,6 @@ void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *optio
 	}
 	for (unsigned i = 0; i < configs.count; i++)
 		run_one(&configs.vm[i], i, &sum);
+	backend->cpu_disable();
 	finish(options, &sum);
 }

@@ -10,6 +10,7 @@
 #include "arch/x86/fpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/tag_pool.h"
 #include "lib/print.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -52,7 +53,7 @@ struct svm_vcpu {
 
 void svm_enter_guest(u64 vmcb_pa, u64 *gprs, u64 host_vmcb_pa);
 
-static u32 next_asid = 1;
+static struct tag_pool asids;
 
 static struct svm_vcpu *svm(struct vcpu *v) { return v->arch; }
 static struct svm_vm *svm_vm_of(struct vm *vm) { return vm->arch; }
@@ -73,8 +74,18 @@ static int svm_cpu_enable(char *err, size_t len)
 	/* The host's FS/GS/TR/LDTR/SYSCALL state never changes: save it once. */
 	__asm__ volatile("vmsave %%rax" ::"a"(cpu->svm_host_vmcb_pa) : "memory");
 	fpu_cpu_init();
+	tag_pool_init(&asids, virt_caps.svm.asid_count);
 	cpu->virt_enabled = true;
 	return 0;
+}
+
+static void svm_cpu_disable(void)
+{
+	struct percpu *cpu = this_cpu();
+	if (!cpu->virt_enabled)
+		return;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SVME);
+	cpu->virt_enabled = false;
 }
 
 static u64 npt_alloc(void *ctx) { return frame_alloc(); }
@@ -107,11 +118,11 @@ static int svm_vm_create(struct vm *vm, char *err, size_t len)
 	if (!s)
 		goto nomem;
 	vm->arch = s;
-	if (next_asid >= virt_caps.svm.asid_count) {
-		ksnprintf(err, len, "svm: out of ASIDs (%u)", virt_caps.svm.asid_count);
+	s->asid = tag_pool_alloc(&asids);
+	if (!s->asid) {
+		ksnprintf(err, len, "svm: all %u ASIDs are in use", virt_caps.svm.asid_count - 1);
 		return -1;
 	}
-	s->asid = next_asid++;
 	s->iopm = phys_to_virt(frame_alloc_contig(SVM_IOPM_SIZE / PAGE_SIZE, PAGE_SIZE));
 	s->msrpm = phys_to_virt(frame_alloc_contig(SVM_MSRPM_SIZE / PAGE_SIZE, PAGE_SIZE));
 	if (!s->iopm || !s->msrpm)
@@ -148,6 +159,7 @@ static void svm_vm_destroy(struct vm *vm)
 	if (!s)
 		return;
 	slpt_destroy(&s->npt);
+	tag_pool_free(&asids, s->asid);
 	if (s->iopm)
 		frame_free(virt_to_phys(s->iopm), SVM_IOPM_SIZE / PAGE_SIZE);
 	if (s->msrpm)
@@ -577,6 +589,7 @@ static void svm_dump_state(struct vcpu *v)
 const struct backend_ops svm_backend_ops = {
 	.name = "AMD-V",
 	.cpu_enable = svm_cpu_enable,
+	.cpu_disable = svm_cpu_disable,
 	.vm_create = svm_vm_create,
 	.vm_destroy = svm_vm_destroy,
 	.vcpu_create = svm_vcpu_create,

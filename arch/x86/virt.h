@@ -11,6 +11,7 @@ struct vmx_caps {
 	u32 vmcs_revision;
 	u32 vmcs_size;
 	bool true_controls;
+	bool ins_outs_info; /* VM-exit instruction information for INS/OUTS */
 	bool secondary_controls;
 	bool ept, vpid, unrestricted_guest;
 	bool ept_4level, ept_wb, ept_2m, ept_1g, ept_ad, ept_execute_only;

@@ -11,6 +11,7 @@
 #define VMX_BASIC_REVISION_MASK 0x7fffffffULL
 #define VMX_BASIC_VMCS_SIZE_SHIFT 32
 #define VMX_BASIC_VMCS_SIZE_MASK 0x1fffULL
+#define VMX_BASIC_INS_OUTS_INFO BIT(54)
 #define VMX_BASIC_TRUE_CONTROLS BIT(55)
 
 /* Allowed-1 settings live in the high 32 bits of the control MSRs (A.3) */
@@ -87,6 +88,7 @@ bool vmx_probe(struct vmx_caps *c, char *why, size_t why_len)
 	c->vmcs_revision = basic & VMX_BASIC_REVISION_MASK;
 	c->vmcs_size = (basic >> VMX_BASIC_VMCS_SIZE_SHIFT) & VMX_BASIC_VMCS_SIZE_MASK;
 	c->true_controls = basic & VMX_BASIC_TRUE_CONTROLS;
+	c->ins_outs_info = basic & VMX_BASIC_INS_OUTS_INFO;
 
 	u64 pin = rdmsr(c->true_controls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS);
 	c->preemption_timer = VMX_ALLOWED1(pin, PIN_BASED_PREEMPTION_TIMER);

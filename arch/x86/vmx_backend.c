@@ -12,6 +12,7 @@
 #include "arch/x86/gdt.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/tag_pool.h"
 #include "lib/print.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -61,7 +62,7 @@ int vmx_enter_guest(u64 *gprs, int launched);
 extern const u8 vmx_exit_point[];
 
 static const u32 syscall_msrs[5] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE };
-static u32 next_vpid = 1;
+static struct tag_pool vpids;
 static u32 pin_controls, primary_controls, secondary_controls, exit_controls, entry_controls;
 
 static struct vmx_vcpu *vmx(struct vcpu *v) { return v->arch; }
@@ -175,10 +176,22 @@ static int vmx_cpu_enable(char *err, size_t len)
 		return -1;
 	}
 	compute_controls();
+	tag_pool_init(&vpids, MAX_VPID + 1);
 	invept_all();
 	fpu_cpu_init();
 	cpu->virt_enabled = true;
 	return 0;
+}
+
+static void vmx_cpu_disable(void)
+{
+	struct percpu *cpu = this_cpu();
+	if (!cpu->virt_enabled)
+		return;
+	__asm__ volatile("vmxoff" ::: "cc", "memory");
+	write_cr4(read_cr4() & ~CR4_VMXE);
+	frame_free(cpu->vmx_region_pa, 1);
+	cpu->virt_enabled = false;
 }
 
 static u64 ept_alloc(void *ctx) { return frame_alloc(); }
@@ -211,11 +224,11 @@ static int vmx_vm_create(struct vm *vm, char *err, size_t len)
 	if (!x)
 		goto nomem;
 	vm->arch = x;
-	if (next_vpid > MAX_VPID) {
-		ksnprintf(err, len, "vmx: out of VPIDs");
+	x->vpid = tag_pool_alloc(&vpids);
+	if (!x->vpid) {
+		ksnprintf(err, len, "vmx: all VPIDs are in use");
 		return -1;
 	}
-	x->vpid = next_vpid++;
 	x->io_bitmaps = phys_to_virt(frame_alloc_contig(2, PAGE_SIZE));
 	x->msr_bitmap = phys_to_virt(frame_alloc());
 	if (!x->io_bitmaps || !x->msr_bitmap)
@@ -252,6 +265,8 @@ static void vmx_vm_destroy(struct vm *vm)
 		return;
 	slpt_destroy(&x->ept);
 	invept_all();
+	invvpid_single(x->vpid);
+	tag_pool_free(&vpids, x->vpid);
 	if (x->io_bitmaps)
 		frame_free(virt_to_phys(x->io_bitmaps), 2);
 	if (x->msr_bitmap)
@@ -606,7 +621,8 @@ static void decode_io(struct vm_exit *e, u64 qualification)
 	e->io.in = qualification & IO_QUAL_IN;
 	e->io.string = qualification & IO_QUAL_STRING;
 	e->io.rep = qualification & IO_QUAL_REP;
-	if (e->io.string) {
+	e->io.segment = SEG_NONE; /* address size 0 and SEG_NONE: vmm/ decodes */
+	if (e->io.string && virt_caps.vmx.ins_outs_info) {
 		u64 info = vmread(VMCS_EXIT_INSTRUCTION_INFO);
 		e->io.address_size = 2 << ((info >> INSN_INFO_ADDRESS_SIZE_SHIFT) & INSN_INFO_ADDRESS_SIZE_MASK);
 		e->io.segment = (enum x86_segment)((info >> INSN_INFO_SEGMENT_SHIFT) & INSN_INFO_SEGMENT_MASK);
@@ -819,6 +835,7 @@ static void vmx_dump_state(struct vcpu *v)
 const struct backend_ops vmx_backend_ops = {
 	.name = "Intel VT-x",
 	.cpu_enable = vmx_cpu_enable,
+	.cpu_disable = vmx_cpu_disable,
 	.vm_create = vmx_vm_create,
 	.vm_destroy = vmx_vm_destroy,
 	.vcpu_create = vmx_vcpu_create,
