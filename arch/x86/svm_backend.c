@@ -52,6 +52,9 @@ struct svm_vcpu {
 };
 
 void svm_enter_guest(u64 vmcb_pa, u64 *gprs, u64 host_vmcb_pa);
+/* arch/x86/guest_gprs.h (used by both entry stubs) hard-codes this order. */
+_Static_assert(GPR_RAX == 0 && GPR_RCX == 1 && GPR_RDX == 2 && GPR_RBX == 3 && GPR_RBP == 5 &&
+	       GPR_RSI == 6 && GPR_RDI == 7 && GPR_R8 == 8 && GPR_R15 == 15, "guest_gprs.h layout");
 
 static struct tag_pool asids;
 

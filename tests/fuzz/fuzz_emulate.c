@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/print.h"
+#include "tests/fuzz/fuzz_support.h"
 #include "vmm/emulate.c"
 
 #define SELECTOR_MODE_MASK 0x03
@@ -33,33 +33,6 @@
 #define CODE_RIP 0xfff0ULL /* near the 16-bit wrap */
 #define VECTOR_GP 13
 #define VECTOR_PF 14
-
-void kprintf(const char *fmt, ...)
-{
-	(void)fmt;
-}
-
-void log_set_level(enum log_level level)
-{
-	(void)level;
-}
-
-void log_printf(enum log_level level, const char *fmt, ...)
-{
-	(void)level;
-	(void)fmt;
-}
-
-void panic(const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "panic: %s\n", message);
-	abort();
-}
 
 #define CHECK(cond)                                                              \
 	do {                                                                     \

@@ -11,39 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/print.h"
-#include "lib/format.c"
+#include "tests/fuzz/fuzz_support.h"
 #include "boot/multiboot.c"
 
 #define FUZZ_WINDOW_BASE 0x100000ULL
 #define SELECTOR_SIZE 4
-
-void kprintf(const char *fmt, ...)
-{
-	(void)fmt;
-}
-
-void log_set_level(enum log_level level)
-{
-	(void)level;
-}
-
-void log_printf(enum log_level level, const char *fmt, ...)
-{
-	(void)level;
-	(void)fmt;
-}
-
-void panic(const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "panic: %s\n", message);
-	abort();
-}
 
 static void check_string(const char *s, const u8 *memory, size_t size)
 {
