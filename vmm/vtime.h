@@ -1,0 +1,27 @@
+/*
+ * Guest time for device models: a monotonic nanosecond clock derived from
+ * the host TSC, and one-shot timers the VM's run loop fires when due (and
+ * wakes a halted vCPU for). Device models use only this interface, so host
+ * tests can drive time by hand.
+ */
+#pragma once
+#include "lib/types.h"
+
+struct vm;
+
+#define NS_PER_SECOND 1000000000ULL
+#define VTIMER_INACTIVE (~0ULL)
+
+struct vtimer {
+	u64 deadline_ns;              /* VTIMER_INACTIVE when not armed */
+	void (*fire)(void *opaque, u64 now_ns);
+	void *opaque;
+	struct vtimer *next;          /* VM's timer list: owned by vtime.c */
+};
+
+/* Current guest time in nanoseconds (monotonic, starts near 0 at VM creation). */
+u64 vm_time_ns(struct vm *vm);
+/* Registers a timer with the VM (once, at device creation). */
+void vtimer_init(struct vm *vm, struct vtimer *t, void (*fire)(void *opaque, u64 now_ns), void *opaque);
+void vtimer_arm(struct vm *vm, struct vtimer *t, u64 deadline_ns);
+void vtimer_cancel(struct vm *vm, struct vtimer *t);
