@@ -13,6 +13,7 @@
 #include "drivers/acpi.h"
 #include "drivers/console.h"
 #include "drivers/pic.h"
+#include "drivers/lapic.h"
 #include "drivers/uart.h"
 #include "lib/print.h"
 #include "lib/string.h"
@@ -211,6 +212,7 @@ void kmain(u32 magic, u32 info_phys)
 	init_memory(&boot_info);
 	tsc_calibrate();
 	acpi_init(&boot_info);
+	lapic_init();
 
 	enum virt_backend backend = virt_detect(err, sizeof(err));
 	if (backend == VIRT_NONE) {

@@ -149,11 +149,9 @@ static enum exit_action handle_hlt(struct vcpu *v, const struct vm_exit *exit)
 {
 	if (!vcpu_skip_instruction(v, exit))
 		return EXIT_STOP;
-	if (v->interrupt_pending && (v->regs.rflags & RFLAGS_IF))
-		return EXIT_CONTINUE; /* the run loop injects it: HLT wakes up at once */
-	/* No timer or device model can raise an interrupt yet, so this HLT
-	 * would sleep forever. */
-	vm_stop(v->vm, "HLT with %s and no interrupt source that could wake it (RIP 0x%llx)",
+	if ((v->regs.rflags & RFLAGS_IF) && vcpu_halt(v))
+		return EXIT_CONTINUE; /* the run loop injects what woke it */
+	vm_stop(v->vm, "HLT with %s and no timer or device that could wake it (RIP 0x%llx)",
 		(v->regs.rflags & RFLAGS_IF) ? "interrupts enabled" : "interrupts disabled",
 		(unsigned long long)v->regs.rip);
 	return EXIT_STOP;

@@ -11,6 +11,8 @@
 #include "mm/frame.h"
 #include "mm/heap.h"
 #include "mm/phys.h"
+#include "drivers/lapic.h"
+#include "arch/x86/cpu.h"
 
 /* The PC holes below 1 MiB: EBDA, VGA/option ROM window, BIOS. */
 #define EBDA_START 0x9f000ULL /* page-aligned: the nested page tables map whole pages */
@@ -144,6 +146,7 @@ struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, siz
 		return NULL;
 	}
 	strncpy_terminated(vm->name, cfg->name, sizeof(vm->name));
+	vtime_vm_init(vm);
 	vm->index = index;
 	if (cfg->vcpus > 1)
 		pr_warn("vm %s: %u vCPUs asked for; only 1 is supported so far", vm->name, cfg->vcpus);
@@ -168,6 +171,40 @@ void vm_destroy(struct vm *vm)
 	/* Device state is owned by the device files; they are freed with the heap
 	 * arena when VMs become restartable. */
 	kfree(vm);
+}
+
+bool vcpu_interrupt_pending(struct vcpu *v)
+{
+	return v->interrupt_pending;
+}
+
+/* Makes the host's one-shot timer fire at the earliest virtual deadline,
+ * so a guest that never exits by itself still lets timers run. */
+static void arm_host_timer(struct vcpu *v, u64 deadline)
+{
+	if (deadline == v->armed_deadline)
+		return;
+	v->armed_deadline = deadline;
+	if (deadline == VTIMER_INACTIVE) {
+		lapic_timer_oneshot(0);
+		return;
+	}
+	u64 now = vm_time_ns(v->vm);
+	lapic_timer_oneshot(deadline > now ? deadline - now : 1);
+}
+
+bool vcpu_halt(struct vcpu *v)
+{
+	for (;;) {
+		u64 next = vtime_fire_due(v->vm);
+		if (vcpu_interrupt_pending(v))
+			return true;
+		if (next == VTIMER_INACTIVE)
+			return false;
+		v->armed_deadline = 0; /* force re-arming */
+		arm_host_timer(v, next);
+		cpu_wait_for_interrupt();
+	}
 }
 
 /* Injects a queued external interrupt when the guest can take it, or asks
@@ -195,7 +232,9 @@ void vm_run(struct vm *vm)
 	struct vm_exit exit;
 	vm->state = VM_RUNNING;
 	backend->vcpu_load(v);
+	v->armed_deadline = 0;
 	while (vm->state == VM_RUNNING) {
+		arm_host_timer(v, vtime_fire_due(vm));
 		deliver_events(v);
 		backend->vcpu_run(v, &exit);
 		v->control_valid = false;
@@ -203,6 +242,7 @@ void vm_run(struct vm *vm)
 		if (exit_dispatch(v, &exit) == EXIT_STOP && vm->state == VM_RUNNING)
 			vm_stop(vm, "stopped by the %s exit handler", exit_reason_name(exit.reason));
 	}
+	lapic_timer_oneshot(0);
 	backend->vcpu_put(v);
 }
 

@@ -5,6 +5,7 @@
 #include "vmm/iobus.h"
 #include "vmm/memmap.h"
 #include "vmm/vcpu_state.h"
+#include "vmm/vtime.h"
 
 #define VM_NAME_MAX 24
 #define VM_MAX_VCPUS 8
@@ -36,6 +37,7 @@ struct vcpu {
 	bool interrupt_pending;
 	u8 interrupt_vector;
 	bool window_requested;
+	u64 armed_deadline;    /* what the host one-shot timer is set for */
 	/* MSR state the backend does not hold. */
 	u64 tsc_offset;
 	u64 msr_misc_enable;
@@ -63,6 +65,10 @@ struct vm {
 	bool debug_exit;       /* port 0xf4 enabled */
 	bool test_device;      /* ports 0xe0-0xef and the MMIO scratch page */
 	void *devices[8];      /* device state, owned by the device files */
+	u64 time_base_tsc;     /* guest time 0 (vmm/vtime.c) */
+	u64 ns_per_tick;       /* 32.32 fixed point */
+	struct vtimer *timers;
+	u64 next_deadline;     /* earliest armed deadline, or earlier (then rescanned) */
 };
 
 /* Stops the VM at the next opportunity with a reason (printed by the run loop). */
@@ -82,6 +88,12 @@ static inline const struct vcpu_control *vcpu_control(struct vcpu *vcpu)
 void vcpu_set_sregs(struct vcpu *vcpu, const struct vcpu_sregs *sregs);
 int vcpu_set_cr(struct vcpu *vcpu, unsigned cr, u64 value);
 int vcpu_set_efer(struct vcpu *vcpu, u64 efer);
+
+/* Is an external interrupt waiting for this vCPU (from any source)? */
+bool vcpu_interrupt_pending(struct vcpu *vcpu);
+/* HLT with interrupts enabled: sleep until a timer or device interrupt is
+ * due. Returns false if nothing can ever wake the vCPU. */
+bool vcpu_halt(struct vcpu *vcpu);
 
 /* Queues an external interrupt for delivery when the guest can take it. */
 void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector);

@@ -25,3 +25,9 @@ u64 vm_time_ns(struct vm *vm);
 void vtimer_init(struct vm *vm, struct vtimer *t, void (*fire)(void *opaque, u64 now_ns), void *opaque);
 void vtimer_arm(struct vm *vm, struct vtimer *t, u64 deadline_ns);
 void vtimer_cancel(struct vm *vm, struct vtimer *t);
+
+/* For the VM's run loop (vmm/vtime.c). */
+void vtime_vm_init(struct vm *vm);
+/* Fires the timers that are due; returns the earliest remaining deadline
+ * (VTIMER_INACTIVE if none). */
+u64 vtime_fire_due(struct vm *vm);

@@ -106,4 +106,9 @@ static inline NORETURN void cpu_halt_forever(void)
 		__asm__ volatile("cli; hlt");
 }
 
+/* Sleeps until an interrupt arrives and lets its handler run. */
+static inline void cpu_wait_for_interrupt(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
+/* Lets interrupts that became pending while IF was clear be handled. */
+static inline void cpu_service_interrupts(void) { __asm__ volatile("sti; nop; cli" ::: "memory"); }
+
 static inline void invlpg(u64 addr) { __asm__ volatile("invlpg (%0)" ::"r"(addr) : "memory"); }

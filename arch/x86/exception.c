@@ -95,8 +95,20 @@ static NORETURN void fatal_exception(struct trap_frame *f)
 	halt_all_cpus();
 }
 
+static interrupt_handler handlers[IDT_VECTORS];
+
+void idt_set_handler(unsigned vector, interrupt_handler handler)
+{
+	if (vector >= VEC_FIRST_EXTERNAL && vector < IDT_VECTORS)
+		handlers[vector] = handler;
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
+	if (f->vector < IDT_VECTORS && handlers[f->vector]) {
+		handlers[f->vector](f);
+		return;
+	}
 	if (f->vector == VEC_GP && extable_fixup(f))
 		return;
 	if (f->vector < VEC_FIRST_EXTERNAL) {

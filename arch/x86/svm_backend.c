@@ -545,6 +545,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	u64 interrupted = vmcb->control.exit_int_info;
 	vmcb->control.event_inject = (interrupted & SVM_EVENT_VALID) ? interrupted : 0;
 	decode_exit(v, e);
+	if (e->reason == EXIT_EXTERNAL_INTERRUPT)
+		cpu_service_interrupts(); /* the host's handler EOIs it */
 	if ((interrupted & SVM_EVENT_VALID) &&
 	    ((interrupted >> SVM_EVENT_TYPE_SHIFT) & SVM_EVENT_TYPE_MASK) == SVM_EVENT_TYPE_EXCEPTION) {
 		e->interrupted_exception = true;

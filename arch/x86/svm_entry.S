@@ -20,6 +20,8 @@ svm_enter_guest:
 	push %rsi                       /* gprs */
 
 	clgi
+	sti                             /* with GIF=0 nothing is taken here; in the guest, */
+					/* a host interrupt causes #VMEXIT(INTR) */
 	mov %rdi, %rax
 	load_common_guest_gprs %rsi
 	mov GPR(GPR_RDI)(%rsi), %rdi
@@ -37,6 +39,7 @@ svm_enter_guest:
 	pop %rsi
 	pop %rax                        /* host VMCB */
 	vmload %rax
+	cli
 	stgi
 	pop %r15
 	pop %r14

@@ -32,7 +32,11 @@ struct extable_entry {
 	u64 fixup_rip;
 };
 
+typedef void (*interrupt_handler)(struct trap_frame *frame);
+
 void idt_init(void);
+/* Routes an external-interrupt vector (>= 32) to a handler. */
+void idt_set_handler(unsigned vector, interrupt_handler handler);
 void idt_load(void);
 void trap_dispatch(struct trap_frame *frame);
 NORETURN void halt_all_cpus(void);

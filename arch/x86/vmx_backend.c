@@ -765,6 +765,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	if ((vectoring & INTR_INFO_VALID) && (vectoring & INTR_INFO_ERROR_CODE_VALID))
 		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_IDT_VECTORING_ERROR_CODE));
 	decode_exit(v, e);
+	if (e->reason == EXIT_EXTERNAL_INTERRUPT)
+		cpu_service_interrupts(); /* not acknowledged on exit: the host's handler EOIs it */
 	if ((vectoring & INTR_INFO_VALID) &&
 	    ((vectoring >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) == INTR_TYPE_HARDWARE_EXCEPTION) {
 		e->interrupted_exception = true;

@@ -1,0 +1,100 @@
+/* Host local APIC: enable, timer calibration against the TSC, one-shot timer. */
+#include "drivers/lapic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpufeatures.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/trap.h"
+#include "arch/x86/tsc.h"
+#include "lib/print.h"
+#include "mm/phys.h"
+
+/* Register offsets (SDM Vol. 3A 11.4.1) */
+#define LAPIC_ID 0x020
+#define LAPIC_EOI 0x0b0
+#define LAPIC_SVR 0x0f0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INITIAL 0x380
+#define LAPIC_TIMER_CURRENT 0x390
+#define LAPIC_TIMER_DIVIDE 0x3e0
+
+#define APIC_BASE_ADDRESS_MASK 0xfffff000ULL
+#define APIC_BASE_ENABLE BIT(11)
+#define SVR_APIC_ENABLE BIT(8)
+#define LVT_MASKED BIT(16)
+#define TIMER_DIVIDE_BY_1 0xb
+#define CALIBRATION_TICKS 0x10000000u
+#define CALIBRATION_NS 10000000ULL /* 10 ms of TSC time */
+
+static volatile u32 *lapic;
+static u64 timer_hz;
+
+static u32 lapic_read(u32 reg) { return lapic[reg / 4]; }
+static void lapic_write(u32 reg, u32 value) { lapic[reg / 4] = value; }
+
+void lapic_eoi(void)
+{
+	if (lapic)
+		lapic_write(LAPIC_EOI, 0);
+}
+
+static void timer_interrupt(struct trap_frame *frame)
+{
+	lapic_eoi(); /* its only job was to make the guest exit */
+}
+
+static void spurious_interrupt(struct trap_frame *frame)
+{
+	/* Spurious interrupts are not in service: no EOI. */
+}
+
+static bool calibrate(void)
+{
+	if (!tsc_hz)
+		return false;
+	lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_BY_1);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
+	u64 start = rdtsc(), wait = tsc_hz * CALIBRATION_NS / 1000000000ULL;
+	lapic_write(LAPIC_TIMER_INITIAL, CALIBRATION_TICKS);
+	while (rdtsc() - start < wait)
+		cpu_relax();
+	u32 elapsed = CALIBRATION_TICKS - lapic_read(LAPIC_TIMER_CURRENT);
+	lapic_write(LAPIC_TIMER_INITIAL, 0);
+	timer_hz = (u64)elapsed * 1000000000ULL / CALIBRATION_NS;
+	return timer_hz != 0;
+}
+
+bool lapic_init(void)
+{
+	if (!cpu_features.apic) {
+		pr_warn("lapic: no local APIC; guests cannot be preempted by timers");
+		return false;
+	}
+	u64 base = rdmsr(MSR_IA32_APIC_BASE);
+	wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_ENABLE);
+	lapic = phys_to_virt(base & APIC_BASE_ADDRESS_MASK);
+	lapic_write(LAPIC_SVR, SVR_APIC_ENABLE | LAPIC_SPURIOUS_VECTOR);
+	idt_set_handler(LAPIC_TIMER_VECTOR, timer_interrupt);
+	idt_set_handler(LAPIC_SPURIOUS_VECTOR, spurious_interrupt);
+	if (!calibrate()) {
+		pr_warn("lapic: the timer did not count; guests cannot be preempted by timers");
+		lapic = NULL;
+		return false;
+	}
+	pr_info("lapic: id %u, timer %llu.%03llu MHz (one-shot, preempts guests for virtual timers)",
+		lapic_read(LAPIC_ID) >> 24, (unsigned long long)(timer_hz / 1000000),
+		(unsigned long long)(timer_hz / 1000 % 1000));
+	return true;
+}
+
+void lapic_timer_oneshot(u64 ns)
+{
+	if (!lapic)
+		return;
+	if (!ns) {
+		lapic_write(LAPIC_TIMER_INITIAL, 0);
+		return;
+	}
+	u64 ticks = ns * timer_hz / 1000000000ULL;
+	lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR); /* one-shot, unmasked */
+	lapic_write(LAPIC_TIMER_INITIAL, (u32)MIN(MAX(ticks, 1), 0xffffffffULL));
+}

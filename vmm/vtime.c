@@ -1,0 +1,73 @@
+/*
+ * Guest time and virtual timers. Time is the host TSC scaled to
+ * nanoseconds with a 32.32 fixed-point factor (no division per reading).
+ * Timers are a short list per VM; the run loop fires due ones before each
+ * entry and arms the host's one-shot timer for the earliest.
+ */
+#include "vmm/vtime.h"
+#include "vmm/vm.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
+
+#define FIXED_POINT_SHIFT 32
+#define FALLBACK_TSC_HZ 1000000000ULL /* if calibration failed: assume 1 GHz */
+
+static u64 ns_per_tick_fixed(void)
+{
+	u64 hz = tsc_hz ? tsc_hz : FALLBACK_TSC_HZ;
+	return (NS_PER_SECOND << FIXED_POINT_SHIFT) / hz;
+}
+
+void vtime_vm_init(struct vm *vm)
+{
+	vm->time_base_tsc = rdtsc();
+	vm->ns_per_tick = ns_per_tick_fixed();
+	vm->timers = NULL;
+	vm->next_deadline = VTIMER_INACTIVE;
+}
+
+u64 vm_time_ns(struct vm *vm)
+{
+	u64 ticks = rdtsc() - vm->time_base_tsc;
+	return (u64)(((unsigned __int128)ticks * vm->ns_per_tick) >> FIXED_POINT_SHIFT);
+}
+
+void vtimer_init(struct vm *vm, struct vtimer *t, void (*fire)(void *opaque, u64 now_ns), void *opaque)
+{
+	t->deadline_ns = VTIMER_INACTIVE;
+	t->fire = fire;
+	t->opaque = opaque;
+	t->next = vm->timers;
+	vm->timers = t;
+}
+
+void vtimer_arm(struct vm *vm, struct vtimer *t, u64 deadline_ns)
+{
+	t->deadline_ns = deadline_ns;
+	if (deadline_ns < vm->next_deadline)
+		vm->next_deadline = deadline_ns;
+}
+
+void vtimer_cancel(struct vm *vm, struct vtimer *t)
+{
+	t->deadline_ns = VTIMER_INACTIVE;
+}
+
+u64 vtime_fire_due(struct vm *vm)
+{
+	if (vm->next_deadline == VTIMER_INACTIVE)
+		return VTIMER_INACTIVE; /* the common case: no timer armed, no clock read */
+	u64 now = vm_time_ns(vm);
+	if (now < vm->next_deadline)
+		return vm->next_deadline;
+	for (struct vtimer *t = vm->timers; t; t = t->next) {
+		if (t->deadline_ns <= now) {
+			t->deadline_ns = VTIMER_INACTIVE;
+			t->fire(t->opaque, now); /* may re-arm this or other timers */
+		}
+	}
+	vm->next_deadline = VTIMER_INACTIVE;
+	for (struct vtimer *t = vm->timers; t; t = t->next)
+		vm->next_deadline = MIN(vm->next_deadline, t->deadline_ns);
+	return vm->next_deadline;
+}
