@@ -6,6 +6,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 #include "vmm/vm_config.h"
+#include "vmm/loader_linux.h"
 #include "boot/bootinfo.h"
 #include "lib/print.h"
 #include "lib/string.h"
@@ -313,12 +314,21 @@ int guest_load(struct vm *vm, const struct vm_config *cfg, struct vcpu_regs *reg
 	struct mb1_header h;
 	u64 offset;
 	enum guest_format format = cfg->format;
+	if (format == GUEST_FORMAT_AUTO && linux_is_bzimage(cfg->kernel, cfg->kernel_size))
+		format = GUEST_FORMAT_LINUX;
 	if (format == GUEST_FORMAT_AUTO)
 		format = find_mb1_header(cfg->kernel, cfg->kernel_size, &h, &offset) ? GUEST_FORMAT_MULTIBOOT
 										 : GUEST_FORMAT_FLAT;
+	if (format == GUEST_FORMAT_LINUX) {
+		if (!linux_is_bzimage(cfg->kernel, cfg->kernel_size)) {
+			ksnprintf(err, err_len, "format=linux but the kernel is not a bzImage (no HdrS header)");
+			return -1;
+		}
+		return linux_load(vm, cfg, 0, regs, sregs, err, err_len);
+	}
 	if (format == GUEST_FORMAT_FLAT && !cfg->load_address) {
-		ksnprintf(err, err_len, "the kernel is not a Multiboot image; for a raw binary give "
-			  "format=flat load=ADDR");
+		ksnprintf(err, err_len, "the kernel is neither a Linux bzImage nor a Multiboot image; for a "
+			  "raw binary give format=flat load=ADDR");
 		return -1;
 	}
 	return format == GUEST_FORMAT_MULTIBOOT ? load_multiboot(&s, regs, sregs)

@@ -226,8 +226,10 @@ static int apply_words(struct vm_config *vm, const struct module_words *m, enum 
 			vm->format = GUEST_FORMAT_MULTIBOOT;
 		else if (word_is(m->format, "flat"))
 			vm->format = GUEST_FORMAT_FLAT;
+		else if (word_is(m->format, "linux"))
+			vm->format = GUEST_FORMAT_LINUX;
 		else
-			BAD("format", m->format, "use auto, multiboot or flat");
+			BAD("format", m->format, "use auto, multiboot, linux or flat");
 	}
 	if (m->load.text) {
 		if (!parse_number(m->load, false, &vm->load_address))

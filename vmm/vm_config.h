@@ -15,7 +15,7 @@
 #define VM_MIN_MEMORY (2 * MiB)
 #define VM_MAX_MEMORY (64 * GiB)
 
-enum guest_format { GUEST_FORMAT_AUTO, GUEST_FORMAT_MULTIBOOT, GUEST_FORMAT_FLAT };
+enum guest_format { GUEST_FORMAT_AUTO, GUEST_FORMAT_MULTIBOOT, GUEST_FORMAT_FLAT, GUEST_FORMAT_LINUX };
 enum module_role { ROLE_KERNEL, ROLE_INITRD };
 
 struct vm_config {
