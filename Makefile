@@ -115,5 +115,6 @@ help:
 	@echo "make fuzz       run the fuzz targets longer (FUZZ_SECONDS, default 600)"
 
 include guests/guests.mk
+include guests/linux/linux.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -21,7 +21,9 @@
 #define L1_ECX_TSC_DEADLINE BIT(24)
 #define L1_ECX_OSXSAVE BIT(27)
 #define L1_ECX_HYPERVISOR BIT(31)
+#define L1_EDX_MCE BIT(7)
 #define L1_EDX_APIC BIT(9)
+#define L1_EDX_MCA BIT(14)
 #define L1_EDX_ACPI BIT(22)
 #define L1_EDX_DS BIT(21)
 #define L1_EDX_HTT BIT(28)
@@ -78,8 +80,10 @@ static struct cpuid_result leaf1(struct cpuid_result r, const struct cpuid_guest
 		   L1_ECX_TM2 | L1_ECX_SDBG | L1_ECX_XTPR | L1_ECX_PDCM | L1_ECX_DCA |
 		   L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE | L1_ECX_OSXSAVE);
 	r.ecx |= L1_ECX_HYPERVISOR | (info->guest_osxsave ? L1_ECX_OSXSAVE : 0);
-	/* No local APIC model yet: do not advertise one. */
-	r.edx &= ~(L1_EDX_APIC | L1_EDX_ACPI | L1_EDX_DS | L1_EDX_HTT | L1_EDX_TM | L1_EDX_PBE);
+	/* No local APIC model yet: do not advertise one. Machine checks are the
+	 * host's business: no MCG/MCi MSRs for the guest. */
+	r.edx &= ~(L1_EDX_APIC | L1_EDX_ACPI | L1_EDX_DS | L1_EDX_HTT | L1_EDX_TM | L1_EDX_PBE |
+		   L1_EDX_MCE | L1_EDX_MCA);
 	r.ebx = (r.ebx & L1_EBX_LOW_MASK) | (1u << L1_EBX_LOGICAL_COUNT_SHIFT) |
 		(info->vcpu_id << L1_EBX_APIC_ID_SHIFT);
 	return r;

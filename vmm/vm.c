@@ -2,6 +2,12 @@
 #include "vmm/vm.h"
 #include "vmm/backend.h"
 #include "vmm/dev/devices.h"
+#include "vmm/dev/i8259.h"
+#include "vmm/dev/i8254.h"
+#include "vmm/dev/pc_misc.h"
+#include "vmm/dev/rtc.h"
+#include "drivers/cmos.h"
+#include "vmm/irq.h"
 #include "vmm/loader.h"
 #include "vmm/msr.h"
 #include "vmm/vm_config.h"
@@ -40,6 +46,12 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
 	vm->state = VM_STOPPED;
+}
+
+void vm_request_reset(struct vm *vm)
+{
+	vm_stop(vm, "the guest asked for a reset (port 0x92, 0xcf9 or the i8042); restarting a VM "
+		"is not supported yet");
 }
 
 void vm_exit_with_status(struct vm *vm, int status)
@@ -103,13 +115,27 @@ static int setup_memory(struct vm *vm, u64 size, char *err, size_t len)
 	return 0;
 }
 
+/* The guest's RTC starts at the host's wall-clock time. */
+static struct rtc *create_rtc(struct vm *vm)
+{
+	struct wall_time host;
+	if (!cmos_read_time(&host)) {
+		pr_warn("vm %s: the host RTC cannot be read; the guest's clock starts at 2000-01-01", vm->name);
+		host = (struct wall_time){ 2000, 1, 1, 0, 0, 0 };
+	}
+	struct rtc_time start = { host.year, host.month, host.day, host.hour, host.minute, host.second };
+	return rtc_create(vm, &start, vm->ram_size);
+}
+
 static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t len)
 {
 	io_bus_init(&vm->pio, "port");
 	io_bus_init(&vm->mmio, "MMIO");
 	vm->debug_exit = cfg->debug_exit;
 	vm->test_device = cfg->test_device;
-	if (uart16550_create(vm, COM1_BASE) || pc_ports_create(vm) ||
+	vm->pic = i8259_create(vm);
+	if (!vm->pic || !i8254_create(vm) || !create_rtc(vm) || !pc_misc_create(vm) ||
+	    uart16550_create(vm, COM1_BASE) || pc_ports_create(vm) ||
 	    (cfg->debug_exit && debug_exit_create(vm, DEBUG_EXIT_PORT)) ||
 	    (cfg->test_device && test_device_create(vm))) {
 		ksnprintf(err, len, "out of memory creating devices");
@@ -173,9 +199,20 @@ void vm_destroy(struct vm *vm)
 	kfree(vm);
 }
 
+void vm_set_irq(struct vm *vm, unsigned gsi, bool level)
+{
+	if (vm->pic && gsi < I8259_IRQ_COUNT)
+		i8259_set_irq(vm->pic, gsi, level);
+}
+
+static bool pic_pending(struct vcpu *v)
+{
+	return v->id == 0 && v->vm->pic && i8259_has_interrupt(v->vm->pic);
+}
+
 bool vcpu_interrupt_pending(struct vcpu *v)
 {
-	return v->interrupt_pending;
+	return v->interrupt_pending || pic_pending(v);
 }
 
 /* Makes the host's one-shot timer fire at the earliest virtual deadline,
@@ -211,11 +248,17 @@ bool vcpu_halt(struct vcpu *v)
  * for an exit as soon as it can. */
 static void deliver_events(struct vcpu *v)
 {
-	if (!v->interrupt_pending)
+	if (!vcpu_interrupt_pending(v))
 		return;
 	if (backend->interrupt_allowed(v)) {
-		backend->inject_event(v, EVENT_EXTERNAL_INTERRUPT, v->interrupt_vector, false, 0);
-		v->interrupt_pending = false;
+		u8 vector;
+		if (v->interrupt_pending) {
+			vector = v->interrupt_vector;
+			v->interrupt_pending = false;
+		} else {
+			vector = (u8)i8259_acknowledge(v->vm->pic); /* the INTA cycle */
+		}
+		backend->inject_event(v, EVENT_EXTERNAL_INTERRUPT, vector, false, 0);
 		if (v->window_requested) {
 			backend->set_interrupt_window(v, false);
 			v->window_requested = false;

@@ -18,6 +18,8 @@ enum vm_state {
 	VM_STOPPED, /* Presidio stopped it (triple fault, entry failure, hostile act) */
 };
 
+struct i8259;
+
 struct vm_stats {
 	u64 exits[EXIT_REASON_COUNT];
 	u64 io_exits_by_kind[2]; /* port in/out */
@@ -65,6 +67,7 @@ struct vm {
 	bool debug_exit;       /* port 0xf4 enabled */
 	bool test_device;      /* ports 0xe0-0xef and the MMIO scratch page */
 	void *devices[8];      /* device state, owned by the device files */
+	struct i8259 *pic;     /* interrupt controllers the run loop asks (NULL: none) */
 	u64 time_base_tsc;     /* guest time 0 (vmm/vtime.c) */
 	u64 ns_per_tick;       /* 32.32 fixed point */
 	struct vtimer *timers;

@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--out=*) out=${1#--out=}; shift ;;
 	--smoke) smoke=1; shift ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,/^[^#]/s/^#//p' "$0"; exit 0 ;;
 	*) echo "build.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -58,6 +58,7 @@ need_tools() {
 		tr ' ' '\n' | sort -u | tr '\n' ' ')
 	if is_root; then
 		log "installing missing tools:$missing (apt-get install -y $pkgs)"
+		# shellcheck disable=SC2086 # one word per package
 		apt-get install -y $pkgs >/dev/null || die "apt-get install $pkgs failed"
 	else
 		die "missing tools:$missing; run: sudo apt-get install $pkgs"
@@ -111,7 +112,7 @@ fetch_deb() { # package version -> path of the downloaded .deb
 # -unsigned twin (not -cloud-, -rt-, -dbg). On equal versions the signed
 # package wins: it is the one Debian installs by default.
 select_kernel() {
-	best= bestv=
+	best='' bestv=''
 	for p in $(apt-cache pkgnames linux-image- |
 		grep -E '^linux-image-[0-9][0-9.]*(-[0-9]+|\+deb[0-9]+)-amd64(-unsigned)?$' | sort); do
 		v=$(candidate "$p")
@@ -150,7 +151,9 @@ build_kernel() {
 	dpkg-deb --fsys-tarfile "$deb" | tar -xf - -C "$x" --wildcards './boot/vmlinuz-*' ||
 		die "no /boot/vmlinuz-* in $deb"
 	set -- "$x"/boot/vmlinuz-*
-	[ $# -eq 1 ] && [ -s "$1" ] || die "expected exactly one /boot/vmlinuz-* in $deb"
+	if [ $# -ne 1 ] || [ ! -s "$1" ]; then
+		die "expected exactly one /boot/vmlinuz-* in $deb"
+	fi
 	vm=$1
 	cp "$vm" "$out/vmlinuz.tmp"
 	mv "$out/vmlinuz.tmp" "$out/vmlinuz"
@@ -268,6 +271,7 @@ smoke_test() {
 		log "smoke test: no banner"; ok=
 	fi
 	if [ -n "$ok" ] && wait_for "$PROMPT" "$out/smoke.log" 60; then
+		# shellcheck disable=SC2016 # the guest's shell expands it
 		printf 'cat /proc/interrupts; date; echo smoke-$((6 * 7))-ok\n' >&3
 		wait_for smoke-42-ok "$out/smoke.log" 60 || { log "smoke test: commands did not run"; ok=; }
 	else

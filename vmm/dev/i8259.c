@@ -116,9 +116,14 @@ static void chip_intack(struct pic_chip *c, unsigned ir)
 		c->irr &= ~bit;
 }
 
+/* The slave's INT is master IR2; if it drops before INTA the request is
+ * gone (real edge inputs must stay high until acknowledged). */
 static void update_output(struct i8259 *pic)
 {
-	chip_set_input(&pic->master, CASCADE_IR, chip_pending(&pic->slave) != NO_REQUEST);
+	bool cascade = chip_pending(&pic->slave) != NO_REQUEST;
+	chip_set_input(&pic->master, CASCADE_IR, cascade);
+	if (!cascade)
+		pic->master.irr &= (u8)~(1u << CASCADE_IR);
 	bool out = chip_pending(&pic->master) != NO_REQUEST;
 	if (out && !pic->output && pic->notify)
 		pic->notify(pic->notify_opaque);

@@ -12,9 +12,6 @@ struct ignored_range {
 };
 
 static const struct ignored_range ignored[] = {
-	{ 0x20, 2, "8259 PIC master (no model yet)" },
-	{ 0xa0, 2, "8259 PIC slave (no model yet)" },
-	{ 0x4d0, 2, "8259 ELCR (no model yet)" },
 	{ 0x80, 1, "POST code" },
 };
 
