@@ -25,6 +25,8 @@ void console_init(u16 port, u32 baud)
 
 u16 console_port(void) { return console_uart.port; }
 
+int console_getc(void) { return uart_getc(&console_uart); }
+
 static void write_unlocked(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -11,3 +11,5 @@
 void console_init(u16 port, u32 baud);
 void console_write(const char *s, size_t len);
 u16 console_port(void);
+/* One byte typed on the console, or -1 if none is waiting. */
+int console_getc(void);

@@ -135,7 +135,7 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, 
 	vm->test_device = cfg->test_device;
 	vm->pic = i8259_create(vm);
 	if (!vm->pic || !i8254_create(vm) || !create_rtc(vm) || !pc_misc_create(vm) ||
-	    uart16550_create(vm, COM1_BASE) || pc_ports_create(vm) ||
+	    uart16550_create(vm, COM1_BASE, cfg->raw_console) || pc_ports_create(vm) ||
 	    (cfg->debug_exit && debug_exit_create(vm, DEBUG_EXIT_PORT)) ||
 	    (cfg->test_device && test_device_create(vm))) {
 		ksnprintf(err, len, "out of memory creating devices");

@@ -92,7 +92,7 @@ static bool parse_bool(struct word w, bool *out)
 }
 
 struct module_words {
-	struct word name, role, memory, vcpus, debug_exit, test_device, format, load, entry, mode;
+	struct word name, role, memory, vcpus, debug_exit, test_device, format, load, entry, mode, console;
 	const char *guest_cmdline;
 };
 
@@ -109,6 +109,7 @@ static struct word *slot_for(struct module_words *m, struct word key)
 		{ "load", __builtin_offsetof(struct module_words, load) },
 		{ "entry", __builtin_offsetof(struct module_words, entry) },
 		{ "mode", __builtin_offsetof(struct module_words, mode) },
+		{ "console", __builtin_offsetof(struct module_words, console) },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (word_is(key, keys[i].key))
@@ -141,7 +142,7 @@ static int split_words(const char *cmdline, struct module_words *m, char *err, s
 		struct word *slot = eq < w.length ? slot_for(m, key) : NULL;
 		if (!slot) {
 			ksnprintf(err, len, "module word '%.*s' is not understood; use vm=NAME and the "
-				  "keys role= mem= vcpus= debugexit= testdev= format= load= entry= mode=, "
+				  "keys role= mem= vcpus= debugexit= testdev= format= load= entry= mode= console=, "
 				  "and put guest arguments after --", (int)MIN(w.length, 40), w.text);
 			return -1;
 		}
@@ -239,6 +240,15 @@ static int apply_words(struct vm_config *vm, const struct module_words *m, enum 
 		if (!parse_number(m->entry, false, &vm->entry_address))
 			BAD("entry", m->entry, "use an address like 0x8000");
 		vm->entry_set = true;
+	}
+	if (m->console.text) {
+		if (word_is(m->console, "raw"))
+			vm->raw_console = true;
+		else if (word_is(m->console, "prefixed"))
+			vm->raw_console = false;
+		else
+			BAD("console", m->console, "use raw or prefixed");
+		vm->console_set = true;
 	}
 	if (m->mode.text) {
 		if (word_is(m->mode, "real"))

@@ -24,6 +24,8 @@ struct vm_config {
 	unsigned vcpus;
 	bool debug_exit;
 	bool test_device;
+	bool raw_console;   /* the guest owns the serial console */
+	bool console_set;
 	enum guest_format format;
 	u64 load_address;   /* flat images */
 	u64 entry_address;  /* flat images; default: load_address */

@@ -97,6 +97,9 @@ void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *optio
 		finish(options, &sum);
 		return;
 	}
+	/* With one VM, the serial line is that guest's console unless told otherwise. */
+	if (configs.count == 1 && !configs.vm[0].console_set)
+		configs.vm[0].raw_console = true;
 	for (unsigned i = 0; i < configs.count; i++)
 		run_one(&configs.vm[i], i, &sum);
 	backend->cpu_disable();

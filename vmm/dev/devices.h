@@ -9,7 +9,8 @@ struct vm;
 #define TEST_DEVICE_PORT_BASE 0xe0
 #define TEST_DEVICE_MMIO_BASE 0xfe000000ULL
 
-int uart16550_create(struct vm *vm, u16 base);
+/* raw_console: the guest owns the console (raw bytes out, typed bytes in). */
+int uart16550_create(struct vm *vm, u16 base, bool raw_console);
 int debug_exit_create(struct vm *vm, u16 port);
 int test_device_create(struct vm *vm);
 int pc_ports_create(struct vm *vm);
