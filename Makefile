@@ -90,7 +90,7 @@ unit-tests: $(UNIT_TESTS)
 fuzz-targets: $(FUZZ_TARGETS)
 
 test: deps
-	$(MAKE) all iso guests unit-tests fuzz-targets
+	$(MAKE) all iso guests linux-guest unit-tests fuzz-targets
 	tests/run.sh
 
 # Exit-path costs on both backends (instruction counts; see tools/bench.sh).

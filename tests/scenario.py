@@ -21,6 +21,12 @@ space in a regex):
     reject   = REGEX         any match fails at once (may be repeated)
     module   = FILE WORDS    a boot module (a VM; README "Describing VMs"), FILE
                              relative to the repository; may be repeated
+    send     = REGEX ==> TEXT  type TEXT on the serial console (QEMU) once a line
+                             matches REGEX; sends fire in order, each once;
+                             TEXT takes \\n, \\r and \\xNN escapes
+    increasing = REGEX       REGEX has one (\\d+) group: it must match at least
+                             twice, with a strictly rising number each time
+    {year} in an expect is replaced by the current year (the host's clock)
     exit_status = N          QEMU must exit with this status (isa-debug-exit on
                              port 0xf4; use with cmdline finish=qemu)
     qemu_args   = ...        extra QEMU arguments (shell-quoted; may be repeated)
@@ -54,7 +60,7 @@ TAIL = 20
 
 KEYS_ONE = {"emulator", "boot", "cpu", "memory", "smp", "accel", "cmdline",
             "timeout", "exit_status"}
-KEYS_MANY = {"expect", "reject", "qemu_args", "bochs_extra", "module"}
+KEYS_MANY = {"expect", "reject", "qemu_args", "bochs_extra", "module", "send", "increasing"}
 
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-Z\\-_])")
 
@@ -85,7 +91,8 @@ def strip_comment(line):
 
 
 def parse(path):
-    conf = {"expect": [], "reject": [], "qemu_args": [], "bochs_extra": [], "module": []}
+    conf = {"expect": [], "reject": [], "qemu_args": [], "bochs_extra": [], "module": [], "send": [],
+            "increasing": []}
     with open(path, encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
             line = strip_comment(raw.rstrip("\n")).strip()
@@ -129,6 +136,23 @@ def parse(path):
         conf["timeout"] = float(conf["timeout"])
     except ValueError:
         fail("config: timeout must be a number of seconds", False)
+    conf["expect"] = [p.replace("{year}", time.strftime("%Y")) for p in conf["expect"]]
+    try:
+        conf["increasing_re"] = [re.compile(p) for p in conf["increasing"]]
+    except re.error as e:
+        fail(f"config: bad increasing regex: {e}", False)
+    sends = []
+    for s in conf["send"]:
+        if "==>" not in s:
+            fail("config: send must be 'REGEX ==> TEXT'", False)
+        pattern, text = (x.strip() for x in s.split("==>", 1))
+        try:
+            sends.append((re.compile(pattern), text.encode().decode("unicode_escape").encode("latin-1")))
+        except (re.error, UnicodeError) as e:
+            fail(f"config: bad send {s!r}: {e}", False)
+    conf["send_list"] = sends
+    if conf["send"] and (conf["emulator"] != "qemu"):
+        fail("config: send works with QEMU only", False)
     if not conf["expect"]:
         fail("config: no 'expect' line", False)
     for k in ("expect", "reject"):
@@ -244,6 +268,18 @@ def make_iso(conf, elf, out_dir, group):
     return iso
 
 
+def serial_args(conf, serial, out_dir):
+    """The serial port writes serial.log; with send lines it is a pair of
+    FIFOs (console.in, console.out): the runner copies console.out into
+    serial.log and types into console.in."""
+    if not conf["send"]:
+        return ["-serial", "file:" + serial]
+    base = os.path.join(out_dir, "console")
+    os.mkfifo(base + ".in")
+    os.mkfifo(base + ".out")
+    return ["-chardev", f"pipe,id=console,path={base}", "-serial", "chardev:console"]
+
+
 def qemu_argv(conf, elf, iso, serial, out_dir):
     if not shutil.which("qemu-system-x86_64"):
         skip("qemu-system-x86_64 is not installed (tools/deps.sh)")
@@ -259,7 +295,7 @@ def qemu_argv(conf, elf, iso, serial, out_dir):
         argv += ["-accel", "tcg"]
     argv += ["-cpu", conf["cpu"],
              "-display", "none", "-nodefaults", "-no-reboot",
-             "-serial", "file:" + serial,
+             *serial_args(conf, serial, out_dir),
              # cpu_reset logs "Triple fault" (and the reset-time registers).
              "-d", "cpu_reset", "-D", os.path.join(out_dir, "qemu-debug.log")]
     argv += ["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
@@ -346,7 +382,26 @@ def run(path, emu):
         f.write(shlex.join(argv) + "\n")
 
     expects, rejects = conf["expect_re"], conf["reject_re"]
-    state = {"idx": 0}
+    state = {"idx": 0, "sent": 0, "numbers": [[] for _ in conf["increasing_re"]]}
+    typing = output = None
+    if conf["send"]:
+        # O_RDWR: opening never blocks waiting for QEMU to open its end.
+        typing = os.open(os.path.join(out_dir, "console.in"), os.O_RDWR | os.O_NONBLOCK)
+        output = os.open(os.path.join(out_dir, "console.out"), os.O_RDWR | os.O_NONBLOCK)
+
+    def drain_console():
+        """With FIFOs, copy what the guest printed into serial.log."""
+        if output is None:
+            return
+        with open(serial, "ab") as log:
+            while True:
+                try:
+                    chunk = os.read(output, 65536)
+                except BlockingIOError:
+                    return
+                if not chunk:
+                    return
+                log.write(chunk)
 
     def last_matched():
         i = state["idx"]
@@ -359,6 +414,14 @@ def run(path, emu):
                 fail(f"reject /{r.pattern}/ matched {line.strip()!r} ({last_matched()})")
         while state["idx"] < len(expects) and expects[state["idx"]].search(line):
             state["idx"] += 1
+        for i, r in enumerate(conf["increasing_re"]):
+            m = r.search(line)
+            if m:
+                state["numbers"][i].append(int(m.group(1)))
+        sends = conf["send_list"]
+        if state["sent"] < len(sends) and sends[state["sent"]][0].search(line):
+            os.write(typing, sends[state["sent"]][1])
+            state["sent"] += 1
 
     started = time.monotonic()
     with open(emulog_path, "wb") as emulog:
@@ -368,6 +431,7 @@ def run(path, emu):
     with open(serial, "rb") as f:
         while True:
             alive = emu.running()  # sample before reading: no lost output
+            drain_console()
             f.seek(pos)
             data = f.read()
             pos += len(data)
@@ -391,6 +455,9 @@ def run(path, emu):
                 fail(f"timeout after {conf['timeout']:g}s waiting for {waiting}; "
                      f"{last_matched()}")
             time.sleep(POLL)
+    for i, nums in enumerate(state["numbers"]):
+        if len(nums) < 2 or any(b <= a for a, b in zip(nums, nums[1:])):
+            fail(f"increasing /{conf['increasing'][i]}/ saw {nums}: wanted at least two, rising")
     if conf["exit_status"] is not None:
         want = int(conf["exit_status"])
         while emu.running() and time.monotonic() < deadline:
