@@ -1,6 +1,7 @@
 # Presidio: build, ISO, runners and tests. `make help` lists the targets.
 
 BUILD := build
+include guests/linux/linux.mk
 CC := gcc
 HOST_CC := gcc
 FUZZ_CC := clang
@@ -31,7 +32,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SOURCES))
 ISO := $(BUILD)/presidio.iso
 ELF := $(BUILD)/presidio.elf
 
-.PHONY: all iso run run-uefi run-bochs test unit-tests fuzz-targets fuzz deps clean help size bench
+.PHONY: FORCE all iso run run-uefi run-bochs test unit-tests fuzz-targets fuzz deps clean help size bench
 
 all: $(ELF)
 
@@ -46,8 +47,21 @@ $(BUILD)/obj/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(ASFLAGS) -c $< -o $@
 
-$(ISO): $(ELF) iso/grub.cfg tools/mkiso.sh
-	tools/mkiso.sh $(ELF) $@
+# The ISO's VM: by default the Linux guest from `make linux-guest`; any other
+# kernel with KERNEL=path [INITRD=path] [CMDLINE='...'] [MEM=512M] [VCPUS=1],
+# or none with KERNEL= (empty).
+KERNEL ?= $(LINUX_GUEST_KERNEL)
+INITRD ?= $(if $(filter $(LINUX_GUEST_KERNEL),$(KERNEL)),$(LINUX_GUEST_INITRD))
+CMDLINE ?= console=ttyS0
+MEM ?= 512M
+VCPUS ?= 1
+ISO_MODULES := $(if $(KERNEL),--module "$(KERNEL) vm=linux mem=$(MEM) vcpus=$(VCPUS) -- $(CMDLINE)") \
+	$(if $(and $(KERNEL),$(INITRD)),--module "$(INITRD) vm=linux role=initrd")
+
+$(ISO): $(ELF) iso/grub.cfg tools/mkiso.sh $(KERNEL) $(INITRD) FORCE
+	tools/mkiso.sh $(ISO_MODULES) $(ELF) $@
+
+FORCE:
 
 iso: $(ISO)
 
@@ -58,14 +72,17 @@ deps:
 	tools/deps.sh
 
 run: deps
+	$(MAKE) linux-guest
 	$(MAKE) iso
 	tools/run-qemu.sh $(ISO)
 
 run-uefi: deps
+	$(MAKE) linux-guest
 	$(MAKE) iso
 	tools/run-qemu.sh --uefi $(ISO)
 
 run-bochs: deps
+	$(MAKE) linux-guest
 	$(MAKE) iso
 	tools/run-bochs.sh $(ISO) $(BOCHS_CPU)
 
@@ -115,6 +132,5 @@ help:
 	@echo "make fuzz       run the fuzz targets longer (FUZZ_SECONDS, default 600)"
 
 include guests/guests.mk
-include guests/linux/linux.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

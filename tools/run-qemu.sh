@@ -37,7 +37,7 @@ fi
 echo "run-qemu: $what, $firmware, 512 MiB, 2 CPUs. Quit: Ctrl-A x (Ctrl-A c: QEMU monitor)"
 
 # TCG lists every EPYC feature it cannot emulate; that is expected noise.
-exec qemu-system-x86_64 -machine q35 -m 512 -smp 2 \
+exec qemu-system-x86_64 -machine q35 -m 1024 -smp 2 \
 	-nographic -serial mon:stdio -no-reboot \
 	"${cpu[@]}" "${fw[@]}" -boot d -cdrom "$iso" "$@" \
 	2> >(grep --line-buffered -v "TCG doesn't support requested feature" >&2)

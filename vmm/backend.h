@@ -54,6 +54,7 @@ struct backend_ops {
 	void (*vcpu_put)(struct vcpu *vcpu);
 	/* Guest XSETBV: returns -1 if the value is invalid (#GP). */
 	int (*set_xcr0)(struct vcpu *vcpu, u64 xcr0);
+	u64 (*xcr0_supported)(void);
 	/* Dump the hardware control structure (VMCS/VMCB) for diagnostics. */
 	void (*dump_state)(struct vcpu *vcpu);
 };

@@ -61,6 +61,7 @@
 #define LEAF_PERFMON 0xa
 #define LEAF_TOPOLOGY 0xb
 #define LEAF_TOPOLOGY_V2 0x1f
+#define LEAF_XSTATE 0xd
 #define LEAF_EXT_FEATURES 0x80000001
 #define LEAF_EXT_POWER 0x80000007
 #define LEAF_SVM 0x8000000a
@@ -122,6 +123,14 @@ struct cpuid_result cpuid_filter(u32 leaf, u32 subleaf, struct cpuid_result r,
 		if (subleaf == 0) {
 			r.ebx &= ~(L7_EBX_SGX | L7_EBX_PQM | L7_EBX_MPX | L7_EBX_PQE | L7_EBX_INTEL_PT);
 			r.ecx &= ~(L7_ECX_WAITPKG | L7_ECX_LA57 | L7_ECX_RDPID | L7_ECX_SGX_LC);
+		}
+		return r;
+	case LEAF_XSTATE:
+		/* Only the components Presidio switches between vCPUs; the sizes in
+		 * EBX follow the guest's live XCR0, ECX is an upper bound. */
+		if (subleaf == 0) {
+			r.eax &= (u32)info->xcr0_supported;
+			r.edx &= (u32)(info->xcr0_supported >> 32);
 		}
 		return r;
 	case LEAF_EXT_FEATURES:

@@ -14,6 +14,7 @@ struct cpuid_guest_info {
 	u32 vcpu_id;
 	bool guest_osxsave;   /* guest CR4.OSXSAVE, mirrored in leaf 1 ECX */
 	u32 tsc_khz;          /* 0 if unknown */
+	u64 xcr0_supported;   /* XCR0 bits a guest may set (leaf 0xD) */
 };
 
 /* 'host' holds what the physical CPU returned for leaf/subleaf; returns

@@ -113,7 +113,7 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vm_exit *exit)
 	u32 leaf = (u32)v->regs.gpr[GPR_RAX], subleaf = (u32)v->regs.gpr[GPR_RCX];
 	struct cpuid_regs host = cpuid(leaf, subleaf);
 	struct cpuid_guest_info info = { v->id, (vcpu_control(v)->cr4 & CR4_OSXSAVE) != 0,
-					 (u32)(tsc_hz / 1000) };
+					 (u32)(tsc_hz / 1000), backend->xcr0_supported() };
 	struct cpuid_result r = cpuid_filter(leaf, subleaf,
 					     (struct cpuid_result){ host.eax, host.ebx, host.ecx, host.edx }, &info);
 	v->regs.gpr[GPR_RAX] = r.eax;

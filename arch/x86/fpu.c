@@ -23,7 +23,10 @@ void fpu_cpu_init(void)
 	if (cpu_features.xsave) {
 		cr4 |= CR4_OSXSAVE;
 		struct cpuid_regs r = cpuid(CPUID_LEAF_XSTATE, 0);
-		supported_xcr0 = (((u64)r.edx << 32) | r.eax) & (XCR0_X87 | XCR0_SSE | XCR0_AVX);
+		supported_xcr0 = (((u64)r.edx << 32) | r.eax) & XCR0_SWITCHED;
+		/* ECX: the XSAVE area size for everything the CPU supports. */
+		if (r.ecx > FPU_AREA_SIZE)
+			supported_xcr0 &= XCR0_X87 | XCR0_SSE | XCR0_AVX;
 	}
 	write_cr4(cr4);
 	if (cpu_features.xsave)

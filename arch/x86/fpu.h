@@ -9,6 +9,12 @@
 #define XCR0_X87 BIT(0)
 #define XCR0_SSE BIT(1)
 #define XCR0_AVX BIT(2)
+#define XCR0_OPMASK BIT(5)
+#define XCR0_ZMM_HI256 BIT(6)
+#define XCR0_HI16_ZMM BIT(7)
+#define XCR0_PKRU BIT(9)
+/* User state components Presidio switches (AMX tiles and supervisor states are not offered). */
+#define XCR0_SWITCHED (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM | XCR0_PKRU)
 #define FPU_AREA_SIZE 4096 /* enough for every XSAVE layout we enable */
 
 void fpu_cpu_init(void);

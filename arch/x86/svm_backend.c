@@ -614,5 +614,6 @@ const struct backend_ops svm_backend_ops = {
 	.vcpu_load = svm_vcpu_load,
 	.vcpu_put = svm_vcpu_put,
 	.set_xcr0 = svm_set_xcr0,
+	.xcr0_supported = fpu_supported_xcr0,
 	.dump_state = svm_dump_state,
 };

@@ -857,5 +857,6 @@ const struct backend_ops vmx_backend_ops = {
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
 	.set_xcr0 = vmx_set_xcr0,
+	.xcr0_supported = fpu_supported_xcr0,
 	.dump_state = vmx_dump_state,
 };

@@ -466,7 +466,9 @@ static void test_other_hypervisor_leaves_zero(void **state)
 static void test_passthrough_leaves(void **state)
 {
 	(void)state;
-	struct cpuid_guest_info info = { .vcpu_id = 3, .guest_osxsave = true, .tsc_khz = 1000 };
+	/* x87, SSE, AVX and PKRU: what the sample host below reports in 0xD.0 */
+	struct cpuid_guest_info info = { .vcpu_id = 3, .guest_osxsave = true, .tsc_khz = 1000,
+					 .xcr0_supported = 0x207 };
 	const struct cpuid_result intel0 = { 0x16, 0x756e6547, 0x6c65746e, 0x49656e69 }; /* GenuineIntel */
 	const struct cpuid_result amd0 = { 0x10, 0x68747541, 0x444d4163, 0x69746e65 };   /* AuthenticAMD */
 	const struct cpuid_result xsave[] = {
@@ -483,8 +485,15 @@ static void test_passthrough_leaves(void **state)
 		struct cpuid_result g = filter(0xd, sub, xsave[sub], &info);
 		assert_memory_equal(&g, &xsave[sub], sizeof(g));
 		g = filter(0xd, sub, all_ones, &info);
-		assert_regs(g, ALL, ALL, ALL, ALL);
+		if (sub == 0) /* only the switched components are offered */
+			assert_regs(g, 0x207, ALL, ALL, 0);
+		else
+			assert_regs(g, ALL, ALL, ALL, ALL);
 	}
+	/* A host with AVX-512 state (0xe7) but Presidio switching only x87/SSE/AVX. */
+	info.xcr0_supported = 0x7;
+	struct cpuid_result avx512 = { 0xe7, 0x340, 0xa88, 0 };
+	assert_regs(filter(0xd, 0, avx512, &info), 0x7, 0x340, 0xa88, 0);
 	struct cpuid_result g = filter(0xd, 63, all_ones, &info);
 	assert_regs(g, ALL, ALL, ALL, ALL);
 }
