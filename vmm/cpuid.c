@@ -62,6 +62,10 @@
 #define LEAF_TOPOLOGY 0xb
 #define LEAF_TOPOLOGY_V2 0x1f
 #define LEAF_XSTATE 0xd
+#define LEAF_TSC_CRYSTAL 0x15
+#define LEAF_FREQUENCY 0x16
+#define HZ_PER_KHZ 1000
+#define KHZ_PER_MHZ 1000
 #define LEAF_EXT_FEATURES 0x80000001
 #define LEAF_EXT_POWER 0x80000007
 #define LEAF_SVM 0x8000000a
@@ -124,6 +128,19 @@ struct cpuid_result cpuid_filter(u32 leaf, u32 subleaf, struct cpuid_result r,
 			r.ebx &= ~(L7_EBX_SGX | L7_EBX_PQM | L7_EBX_MPX | L7_EBX_PQE | L7_EBX_INTEL_PT);
 			r.ecx &= ~(L7_ECX_WAITPKG | L7_ECX_LA57 | L7_ECX_RDPID | L7_ECX_SGX_LC);
 		}
+		return r;
+	case LEAF_TSC_CRYSTAL:
+		/* The TSC rate Presidio measured (and runs guest timers from), as
+		 * TSC = crystal (ECX Hz) * EBX / EAX: no calibration guesswork. */
+		if (info->tsc_khz) {
+			u64 hz = (u64)info->tsc_khz * HZ_PER_KHZ;
+			u32 ratio = (u32)(hz >> 32) + 1;
+			r = (struct cpuid_result){ 1, ratio, (u32)(hz / ratio), 0 };
+		}
+		return r;
+	case LEAF_FREQUENCY:
+		if (info->tsc_khz)
+			r = (struct cpuid_result){ info->tsc_khz / KHZ_PER_MHZ, info->tsc_khz / KHZ_PER_MHZ, 0, 0 };
 		return r;
 	case LEAF_XSTATE:
 		/* Only the components Presidio switches between vCPUs; the sizes in

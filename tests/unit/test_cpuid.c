@@ -490,6 +490,12 @@ static void test_passthrough_leaves(void **state)
 		else
 			assert_regs(g, ALL, ALL, ALL, ALL);
 	}
+	/* Leaves 0x15/0x16 report the measured TSC rate: 2.6 GHz = 1 * 2600000000 / 1. */
+	info.tsc_khz = 2600000;
+	assert_regs(filter(0x15, 0, all_ones, &info), 1, 1, 2600000000u, 0);
+	assert_regs(filter(0x16, 0, all_ones, &info), 2600, 2600, 0, 0);
+	info.tsc_khz = 5000000; /* 5 GHz does not fit ECX: crystal 2.5 GHz, ratio 2 */
+	assert_regs(filter(0x15, 0, all_ones, &info), 1, 2, 2500000000u, 0);
 	/* A host with AVX-512 state (0xe7) but Presidio switching only x87/SSE/AVX. */
 	info.xcr0_supported = 0x7;
 	struct cpuid_result avx512 = { 0xe7, 0x340, 0xa88, 0 };
