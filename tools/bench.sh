@@ -28,7 +28,7 @@ echo "bench: VT-x under Bochs corei7_skylake_x ..." >&2
 tools/mkiso.sh --module "$mod" "$elf" "$out/bench.iso" console=com1
 cat >"$out/bochsrc" <<RC
 megs: 256
-cpu: model=corei7_skylake_x, reset_on_triple_fault=0
+cpu: model=corei7_skylake_x, ips=50000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 display_library: rfb, options="timeout=0"
