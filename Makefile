@@ -112,7 +112,7 @@ test: deps
 
 # Exit-path costs on both backends (instruction counts; see tools/bench.sh).
 bench: deps
-	$(MAKE) all guests
+	$(MAKE) all guests linux-guest
 	tools/bench.sh
 
 # Longer fuzzing than `make test` does.

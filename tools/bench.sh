@@ -16,7 +16,7 @@ elf=build/presidio.elf
 guest=build/guests/bench.elf
 runs="${BENCH_RUNS:-1000}"
 [[ -f "$elf" && -f "$guest" ]] || { echo "bench: build first (make all guests)" >&2; exit 1; }
-mod="$guest vm=bench debugexit=1 testdev=1 -- n=$runs"
+mod="$guest vm=bench debugexit=1 testdev=1 console=prefixed -- n=$runs"
 
 echo "bench: AMD-V under QEMU TCG -icount shift=0 ..." >&2
 timeout 600 qemu-system-x86_64 -machine q35 -m 256 -accel tcg -icount shift=0 \
@@ -54,6 +54,26 @@ done
 pkill -P "$bochs_pid" 2>/dev/null || true
 kill "$bochs_pid" 2>/dev/null || true
 
+# Linux boot to the busybox shell: under Presidio, and the same kernel and
+# initramfs booted directly by QEMU, in the same run (both TCG).
+linux_kernel=build/linux/vmlinuz
+linux_initrd=build/linux/initrd.img
+linux_presidio="(no result)" linux_direct="(no result)" linux_exits=""
+if [[ -f "$linux_kernel" && -f "$linux_initrd" ]]; then
+	echo "bench: Linux boot under Presidio (AMD-V, TCG) ..." >&2
+	r="$(tools/linux_boot_time.py "$out/linux-presidio" -- qemu-system-x86_64 -machine q35 -m 1024 \
+		-accel tcg -cpu EPYC,+svm,+npt -display none -nodefaults -no-reboot \
+		-kernel "$elf" -append "console=com1" \
+		-initrd "$linux_kernel vm=linux mem=512M -- console=ttyS0 panic=-1,$linux_initrd vm=linux role=initrd" || true)"
+	linux_presidio="$(sed -n 's/^boot_to_shell_s=//p' <<<"$r")"
+	linux_exits="$(sed -n 's/^exits=//p' <<<"$r")"
+	echo "bench: the same Linux booted directly by QEMU (TCG) ..." >&2
+	r="$(tools/linux_boot_time.py "$out/linux-direct" -- qemu-system-x86_64 -machine q35 -m 512 \
+		-accel tcg -cpu EPYC -display none -nodefaults -no-reboot \
+		-kernel "$linux_kernel" -initrd "$linux_initrd" -append "console=ttyS0 panic=-1" || true)"
+	linux_direct="$(sed -n 's/^boot_to_shell_s=//p' <<<"$r")"
+fi
+
 value() { # log name field
 	sed -nE "s/^\[bench\] BENCH $2 min=([0-9]+) median=([0-9]+).*/\1 \2/p" "$1" |
 		awk -v f="$3" '{ print (f == "min") ? $1 : $2 }'
@@ -80,3 +100,10 @@ for op in cpuid pio mmio hlt; do
 done
 printf '\nexits, AMD-V: %s\nexits, VT-x:  %s\n' "$(exits "$out/svm.log")" "$(exits "$out/vmx.log")"
 printf 'logs: %s/svm.log %s/vmx.log\n' "$out" "$out"
+printf '\nLinux boot to the busybox shell (QEMU TCG, wall seconds, same run):\n'
+printf '  under Presidio (AMD-V, nested paging): %s\n' "${linux_presidio:-(no result)}"
+printf '  directly on QEMU:                       %s\n' "${linux_direct:-(no result)}"
+if [[ "$linux_presidio" =~ ^[0-9.]+$ && "$linux_direct" =~ ^[0-9.]+$ ]]; then
+	printf '  ratio Presidio / direct:                %s\n' "$(awk -v a="$linux_presidio" -v b="$linux_direct" 'BEGIN { printf "%.2f", a / b }')"
+fi
+printf '  exits for that boot: %s\n' "${linux_exits:-(none printed)}"

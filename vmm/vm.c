@@ -23,7 +23,9 @@
 /* The PC holes below 1 MiB: EBDA, VGA/option ROM window, BIOS. */
 #define EBDA_START 0x9f000ULL /* page-aligned: the nested page tables map whole pages */
 #define VGA_HOLE_START 0xa0000ULL
-#define BIOS_START 0xf0000ULL
+/* Option-ROM and BIOS area: reserved, zero-filled RAM, so the scans guests
+ * make of it (SMBIOS, MP tables, RSDP) read memory instead of exiting. */
+#define BIOS_START 0xc0000ULL
 #define HIGH_MEMORY_START (1 * MiB)
 #define LOG_LINE 256
 
