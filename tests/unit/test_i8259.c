@@ -11,23 +11,14 @@
 
 #include "vmm/iobus.c"
 #include "vmm/dev/i8259.c"
+#include "tests/unit/device_fakes.h"
 
 /* ---- Fakes for what the model links against ---- */
 
-void *kzalloc(size_t size) { return calloc(1, size); }
 
-static struct vm vm;
 static struct i8259 *pic;
 static unsigned notifications;
 
-static void outb(u16 port, u8 v) { io_bus_write(&vm.pio, NULL, "test", port, 1, v); }
-
-static u8 inb(u16 port)
-{
-	u64 v;
-	io_bus_read(&vm.pio, NULL, "test", port, 1, &v);
-	return (u8)v;
-}
 
 #define MASTER_CMD 0x20
 #define MASTER_IMR 0x21

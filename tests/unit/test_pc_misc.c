@@ -13,25 +13,16 @@
 
 #include "vmm/iobus.c"
 #include "vmm/dev/pc_misc.c"
+#include "tests/unit/device_fakes.h"
 
 /* ---- Fakes ---- */
 
-void *kzalloc(size_t size) { return calloc(1, size); }
 
 static unsigned resets;
 void vm_request_reset(struct vm *vm) { resets++; }
 
-static struct vm vm;
 static struct pc_misc *misc;
 
-static void outb(u16 port, u8 v) { io_bus_write(&vm.pio, NULL, "test", port, 1, v); }
-
-static u8 inb(u16 port)
-{
-	u64 v;
-	io_bus_read(&vm.pio, NULL, "test", port, 1, &v);
-	return (u8)v;
-}
 
 static int setup(void **state)
 {
