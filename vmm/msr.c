@@ -25,6 +25,11 @@
 #define MSR_PAT 0x277
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_EFER 0xc0000080
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_AMD_SYSCFG 0xc0010010
+#define MSR_AMD_HWCR 0xc0010015
+#define MSR_AMD_NB_CFG 0xc001001f
+#define MSR_AMD_DE_CFG 0xc0011029
 
 #define APIC_BASE_DEFAULT 0xfee00000ULL
 #define APIC_BASE_BSP BIT(8)
@@ -84,6 +89,15 @@ int msr_guest_read(struct vcpu *v, u32 index, u64 *value)
 	switch (index) {
 	case MSR_TSC: *value = rdtsc() + v->tsc_offset; return 0;
 	case MSR_PLATFORM_ID: *value = 0; return 0;
+	/* Read as 0, writes ignored: the guest may look, nothing it sets
+	 * changes the host (no memory encryption, no northbridge config). */
+	case MSR_TSC_ADJUST:
+	case MSR_AMD_SYSCFG:
+	case MSR_AMD_HWCR:
+	case MSR_AMD_NB_CFG:
+	case MSR_AMD_DE_CFG:
+		*value = 0;
+		return 0;
 	case MSR_APIC_BASE:
 		*value = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
 		return 0;
@@ -119,7 +133,13 @@ int msr_guest_write(struct vcpu *v, u32 index, u64 value)
 	case MSR_TSC:
 		v->tsc_offset = value - rdtsc();
 		return 0; /* the backend picks the new offset up at entry */
-	case MSR_BIOS_SIGN_ID: return 0;
+	case MSR_BIOS_SIGN_ID:
+	case MSR_TSC_ADJUST:
+	case MSR_AMD_SYSCFG:
+	case MSR_AMD_HWCR:
+	case MSR_AMD_NB_CFG:
+	case MSR_AMD_DE_CFG:
+		return 0;
 	case MSR_MISC_ENABLE: v->msr_misc_enable = value; return 0;
 	case MSR_MTRR_DEF_TYPE:
 		if (value & ~MTRR_DEF_TYPE_WRITABLE)

@@ -56,6 +56,17 @@ void vm_request_reset(struct vm *vm)
 		"is not supported yet");
 }
 
+#define EXIT_STATUS_CLEAN 1 /* what debug-exit value 0 gives */
+
+void vm_power_off(struct vm *vm)
+{
+	if (vm->state != VM_RUNNING)
+		return;
+	vm->powered_off = true;
+	vm->exit_status = EXIT_STATUS_CLEAN;
+	vm->state = VM_EXITED;
+}
+
 void vm_exit_with_status(struct vm *vm, int status)
 {
 	if (vm->state != VM_RUNNING)

@@ -53,6 +53,7 @@ struct vm {
 	unsigned index;
 	enum vm_state state;
 	int exit_status;       /* VM_EXITED: (V << 1) | 1 from the debug-exit port */
+	bool powered_off;      /* VM_EXITED through ACPI S5 (counts as success) */
 	char stop_reason[160]; /* VM_STOPPED: why */
 	struct memmap mem;
 	u64 ram_size;
@@ -77,6 +78,8 @@ struct vm {
 /* Stops the VM at the next opportunity with a reason (printed by the run loop). */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vm_exit_with_status(struct vm *vm, int status);
+/* The guest turned itself off (ACPI S5): a clean end. */
+void vm_power_off(struct vm *vm);
 /* Logs a line prefixed with the VM's name. */
 void vm_log(const struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
