@@ -6,6 +6,7 @@
 #include "vmm/dev/i8254.h"
 #include "vmm/dev/pc_misc.h"
 #include "vmm/dev/rtc.h"
+#include "vmm/dev/pci_host.h"
 #include "drivers/cmos.h"
 #include "vmm/irq.h"
 #include "vmm/loader.h"
@@ -147,7 +148,7 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, 
 	vm->debug_exit = cfg->debug_exit;
 	vm->test_device = cfg->test_device;
 	vm->pic = i8259_create(vm);
-	if (!vm->pic || !i8254_create(vm) || !create_rtc(vm) || !pc_misc_create(vm) ||
+	if (!vm->pic || !i8254_create(vm) || !create_rtc(vm) || !pc_misc_create(vm) || !pci_host_create(vm) ||
 	    uart16550_create(vm, COM1_BASE, cfg->raw_console) || pc_ports_create(vm) ||
 	    (cfg->debug_exit && debug_exit_create(vm, DEBUG_EXIT_PORT)) ||
 	    (cfg->test_device && test_device_create(vm))) {

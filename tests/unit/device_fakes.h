@@ -11,9 +11,9 @@ void *kzalloc(size_t size) { return calloc(1, size); }
 
 static struct vm vm;
 
-static void outb(u16 port, u8 v) { io_bus_write(&vm.pio, NULL, "test", port, 1, v); }
+static UNUSED void outb(u16 port, u8 v) { io_bus_write(&vm.pio, NULL, "test", port, 1, v); }
 
-static u8 inb(u16 port)
+static UNUSED u8 inb(u16 port)
 {
 	u64 v;
 	io_bus_read(&vm.pio, NULL, "test", port, 1, &v);
