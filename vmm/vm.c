@@ -199,8 +199,20 @@ struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, siz
 	return vm;
 }
 
+void *vm_device_alloc(struct vm *vm, size_t size)
+{
+	if (vm->device_count == ARRAY_SIZE(vm->device_state))
+		return NULL;
+	void *p = kzalloc(size);
+	if (p)
+		vm->device_state[vm->device_count++] = p;
+	return p;
+}
+
 void vm_destroy(struct vm *vm)
 {
+	for (unsigned i = 0; i < vm->device_count; i++)
+		kfree(vm->device_state[i]);
 	for (unsigned i = 0; i < vm->vcpu_count; i++) {
 		backend->vcpu_destroy(vm->vcpu[i]);
 		kfree(vm->vcpu[i]);

@@ -67,13 +67,18 @@ struct vm {
 	unsigned virt_insn_reports;
 	bool debug_exit;       /* port 0xf4 enabled */
 	bool test_device;      /* ports 0xe0-0xef and the MMIO scratch page */
-	void *devices[8];      /* device state, owned by the device files */
+	void *device_state[16]; /* from vm_device_alloc, freed with the VM */
+	unsigned device_count;
 	struct i8259 *pic;     /* interrupt controllers the run loop asks (NULL: none) */
 	u64 time_base_tsc;     /* guest time 0 (vmm/vtime.c) */
 	u64 ns_per_tick;       /* 32.32 fixed point */
 	struct vtimer *timers;
 	u64 next_deadline;     /* earliest armed deadline, or earlier (then rescanned) */
 };
+
+/* Zeroed memory for a device model's state, freed when the VM is destroyed
+ * (device files need no destroy hook). NULL when out of memory. */
+void *vm_device_alloc(struct vm *vm, size_t size);
 
 /* Stops the VM at the next opportunity with a reason (printed by the run loop). */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

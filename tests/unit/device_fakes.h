@@ -8,6 +8,7 @@
 #include <string.h>
 
 void *kzalloc(size_t size) { return calloc(1, size); }
+void *vm_device_alloc(struct vm *owner, size_t size) { return calloc(1, size); }
 
 static struct vm vm;
 

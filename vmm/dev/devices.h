@@ -1,4 +1,5 @@
-/* Device models: each file owns its state and registers its ranges. */
+/* Device models: each file owns its state (from vm_device_alloc, freed with
+ * the VM) and registers its ranges on the VM's buses. */
 #pragma once
 #include "lib/types.h"
 

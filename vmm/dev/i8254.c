@@ -362,7 +362,7 @@ static void port_b_write(void *device, struct vcpu *vcpu, u64 offset, unsigned s
 
 struct i8254 *i8254_create(struct vm *vm)
 {
-	struct i8254 *pit = kzalloc(sizeof(*pit));
+	struct i8254 *pit = vm_device_alloc(vm, sizeof(*pit));
 	if (!pit)
 		return NULL;
 	pit->vm = vm;

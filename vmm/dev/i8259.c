@@ -331,7 +331,7 @@ void i8259_set_notify(struct i8259 *pic, void (*notify)(void *opaque), void *opa
 
 struct i8259 *i8259_create(struct vm *vm)
 {
-	struct i8259 *pic = kzalloc(sizeof(*pic));
+	struct i8259 *pic = vm_device_alloc(vm, sizeof(*pic));
 	if (!pic)
 		return NULL;
 	pic->vm = vm;

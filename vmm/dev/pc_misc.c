@@ -180,7 +180,7 @@ static void command_write(void *device, struct vcpu *vcpu, u64 offset, unsigned 
 
 struct pc_misc *pc_misc_create(struct vm *vm)
 {
-	struct pc_misc *p = kzalloc(sizeof(*p));
+	struct pc_misc *p = vm_device_alloc(vm, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->vm = vm;

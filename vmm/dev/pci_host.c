@@ -101,7 +101,7 @@ static void data_write(void *device, struct vcpu *vcpu, u64 offset, unsigned siz
 
 struct pci_host *pci_host_create(struct vm *vm)
 {
-	struct pci_host *p = kzalloc(sizeof(*p));
+	struct pci_host *p = vm_device_alloc(vm, sizeof(*p));
 	if (!p)
 		return NULL;
 	init_bridge(p->bridge);

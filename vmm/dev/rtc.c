@@ -431,7 +431,7 @@ static void set_checksum(struct rtc *r)
 
 struct rtc *rtc_create(struct vm *vm, const struct rtc_time *now, u64 ram_bytes)
 {
-	struct rtc *r = kzalloc(sizeof(*r));
+	struct rtc *r = vm_device_alloc(vm, sizeof(*r));
 	if (!r)
 		return NULL;
 	r->vm = vm;

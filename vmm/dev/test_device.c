@@ -85,7 +85,7 @@ static void scratch_write(void *device, struct vcpu *vcpu, u64 offset, unsigned 
 
 int test_device_create(struct vm *vm)
 {
-	struct test_device *t = kzalloc(sizeof(*t));
+	struct test_device *t = vm_device_alloc(vm, sizeof(*t));
 	if (!t)
 		return -1;
 	if (io_bus_register(&vm->pio, TEST_DEVICE_PORT_BASE, TEST_DEVICE_PORTS, "test-device", t,

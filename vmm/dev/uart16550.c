@@ -229,7 +229,7 @@ static void poll_input(void *opaque, u64 now)
 
 int uart16550_create(struct vm *vm, u16 base, bool raw_console)
 {
-	struct uart16550 *u = kzalloc(sizeof(*u));
+	struct uart16550 *u = vm_device_alloc(vm, sizeof(*u));
 	if (!u)
 		return -1;
 	u->vm = vm;

@@ -1,0 +1,214 @@
+/*
+ * Guest ACPI tables (ACPI 6.4 chapter 5), built into one guest-visible area
+ * (the BIOS area at 0xe0000, where Linux also scans for the RSDP):
+ *
+ *   FACS (64-byte aligned) | RSDP (16-byte aligned) | XSDT -> FADT | FADT -> FACS, DSDT | DSDT
+ *
+ * The FADT describes the fixed hardware of vmm/dev/acpi_pm.c: PM1a event and
+ * control blocks, a 24-bit PM timer, SCI on IRQ 9, no SMI command port (the
+ * machine is always in ACPI mode) and a reset register at port 0xcf9. The
+ * DSDT is AML compiled at build time from acpi/dsdt.asl.
+ */
+#include "vmm/acpi_guest.h"
+#include "lib/print.h"
+#include "lib/string.h"
+#include "build/acpi/dsdt_aml.h"
+
+#define OEM_ID "PRSDIO"        /* 6 characters */
+#define OEM_TABLE_ID "PRESIDIO" /* 8 characters */
+#define OEM_REVISION 1
+#define CREATOR_ID "PRSD" /* 4 characters */
+#define CREATOR_REVISION 1
+#define XSDT_ENTRIES 1 /* the FADT */
+#define GPA_32BIT_LIMIT (1ULL << 32)
+#define BITS_PER_BYTE 8
+
+_Static_assert(sizeof(OEM_ID) - 1 == sizeof(((struct acpi_header *)0)->oem_id), "OEM ID size");
+_Static_assert(sizeof(OEM_TABLE_ID) - 1 == sizeof(((struct acpi_header *)0)->oem_table_id),
+	       "OEM table ID size");
+_Static_assert(sizeof(CREATOR_ID) - 1 == sizeof(u32), "creator ID size");
+
+/* Hands out aligned pieces of the area. */
+struct layout {
+	u8 *area;
+	u64 gpa;
+	size_t size;
+	size_t used;
+	bool overflow;
+};
+
+/* Returns the offset of 'size' bytes aligned to 'align' (a power of two). */
+static size_t layout_take(struct layout *l, size_t size, size_t align)
+{
+	size_t offset = ALIGN_UP(l->used, align);
+	if (offset > l->size || size > l->size - offset) {
+		l->overflow = true;
+		return 0;
+	}
+	l->used = offset + size;
+	return offset;
+}
+
+static u32 le_fourcc(const char *s)
+{
+	return (u32)(u8)s[0] | (u32)(u8)s[1] << 8 | (u32)(u8)s[2] << 16 | (u32)(u8)s[3] << 24;
+}
+
+static void fill_header(struct acpi_header *h, const char *signature, u32 length, u8 revision)
+{
+	memcpy(h->signature, signature, sizeof(h->signature));
+	h->length = length;
+	h->revision = revision;
+	h->checksum = 0;
+	memcpy(h->oem_id, OEM_ID, sizeof(h->oem_id));
+	memcpy(h->oem_table_id, OEM_TABLE_ID, sizeof(h->oem_table_id));
+	h->oem_revision = OEM_REVISION;
+	h->creator_id = le_fourcc(CREATOR_ID);
+	h->creator_revision = CREATOR_REVISION;
+}
+
+/* Sets the checksum of a complete table (header.length bytes). */
+static void finish_table(struct acpi_header *h)
+{
+	h->checksum = 0;
+	h->checksum = (u8)-acpi_checksum(h, h->length);
+}
+
+static struct acpi_gas io_gas(u16 port, u8 length_bytes, u8 access_size)
+{
+	return (struct acpi_gas){
+		.space_id = ACPI_GAS_SPACE_SYSTEM_IO,
+		.bit_width = (u8)(length_bytes * BITS_PER_BYTE),
+		.bit_offset = 0,
+		.access_size = access_size,
+		.address = port,
+	};
+}
+
+static void build_facs(struct acpi_facs *facs)
+{
+	memcpy(facs->signature, ACPI_SIG_FACS, sizeof(facs->signature));
+	facs->length = sizeof(*facs);
+	facs->version = ACPI_FACS_VERSION;
+}
+
+static void fadt_fixed_hardware(struct acpi_fadt *f)
+{
+	f->sci_int = ACPI_GUEST_SCI_IRQ;
+	f->smi_cmd = 0; /* no SMI command port: always in ACPI mode (SCI_EN set) */
+	f->pm1a_evt_blk = ACPI_GUEST_PM1A_EVT_BLK;
+	f->pm1a_cnt_blk = ACPI_GUEST_PM1A_CNT_BLK;
+	f->pm_tmr_blk = ACPI_GUEST_PM_TMR_BLK;
+	f->pm1_evt_len = ACPI_GUEST_PM1_EVT_LEN;
+	f->pm1_cnt_len = ACPI_GUEST_PM1_CNT_LEN;
+	f->pm_tmr_len = ACPI_GUEST_PM_TMR_LEN;
+	f->x_pm1a_evt_blk = io_gas(ACPI_GUEST_PM1A_EVT_BLK, ACPI_GUEST_PM1_EVT_LEN,
+				   ACPI_GAS_ACCESS_WORD);
+	f->x_pm1a_cnt_blk = io_gas(ACPI_GUEST_PM1A_CNT_BLK, ACPI_GUEST_PM1_CNT_LEN,
+				   ACPI_GAS_ACCESS_WORD);
+	f->x_pm_tmr_blk = io_gas(ACPI_GUEST_PM_TMR_BLK, ACPI_GUEST_PM_TMR_LEN,
+				 ACPI_GAS_ACCESS_DWORD);
+	/* No C2/C3: latencies above 100 / 1000 us mean "not supported". */
+	f->p_lvl2_lat = 101;
+	f->p_lvl3_lat = 1001;
+	f->century = 0; /* the RTC model has no century register advertised */
+}
+
+static void fadt_reset_register(struct acpi_fadt *f)
+{
+	f->reset_reg = io_gas(ACPI_GUEST_RESET_PORT, 1, ACPI_GAS_ACCESS_BYTE);
+	f->reset_value = ACPI_GUEST_RESET_VALUE;
+}
+
+static void build_fadt(struct acpi_fadt *f, u64 facs_gpa, u64 dsdt_gpa)
+{
+	fill_header(&f->header, ACPI_SIG_FADT, sizeof(*f), ACPI_FADT_REVISION);
+	f->fadt_minor_version = ACPI_FADT_MINOR_VERSION;
+	f->firmware_ctrl = (u32)facs_gpa;
+	f->x_firmware_ctrl = facs_gpa;
+	f->dsdt = (u32)dsdt_gpa;
+	f->x_dsdt = dsdt_gpa;
+	f->preferred_pm_profile = ACPI_PM_PROFILE_UNSPECIFIED;
+	fadt_fixed_hardware(f);
+	fadt_reset_register(f);
+	/* ISA devices (UART, PIT, RTC) and an i8042; no VGA, no MSI yet. */
+	f->iapc_boot_arch = (u16)(ACPI_FADT_LEGACY_DEVICES | ACPI_FADT_8042 |
+				  ACPI_FADT_VGA_NOT_PRESENT | ACPI_FADT_MSI_NOT_SUPPORTED);
+	/* 24-bit timer (TMR_VAL_EXT clear), no fixed power/sleep buttons, full
+	 * (not hardware-reduced) ACPI. */
+	f->flags = (u32)(ACPI_FADT_WBINVD | ACPI_FADT_PROC_C1 | ACPI_FADT_PWR_BUTTON |
+			 ACPI_FADT_SLP_BUTTON | ACPI_FADT_FIX_RTC | ACPI_FADT_RESET_REG_SUP);
+	finish_table(&f->header);
+}
+
+static void build_xsdt(u8 *table, const u64 *entries, size_t count)
+{
+	struct acpi_header *h = (struct acpi_header *)table;
+	u32 length = (u32)(sizeof(*h) + count * sizeof(u64));
+	fill_header(h, ACPI_SIG_XSDT, length, ACPI_XSDT_REVISION);
+	memcpy(table + sizeof(*h), entries, count * sizeof(u64));
+	finish_table(h);
+}
+
+static void build_rsdp(struct acpi_rsdp *r, u64 xsdt_gpa)
+{
+	memcpy(r->signature, ACPI_RSDP_SIGNATURE, sizeof(r->signature));
+	memcpy(r->oem_id, OEM_ID, sizeof(r->oem_id));
+	r->revision = ACPI_RSDP_REVISION;
+	r->rsdt_address = 0; /* XSDT only */
+	r->length = sizeof(*r);
+	r->xsdt_address = xsdt_gpa;
+	r->checksum = 0;
+	r->extended_checksum = 0;
+	r->checksum = (u8)-acpi_checksum(r, ACPI_RSDP_V1_LENGTH);
+	r->extended_checksum = (u8)-acpi_checksum(r, sizeof(*r));
+}
+
+/* The DSDT is copied as compiled; its checksum is checked, not rewritten. */
+static int check_dsdt(char *err, size_t err_len)
+{
+	const struct acpi_header *h = (const void *)dsdt_aml;
+	if (sizeof(dsdt_aml) < sizeof(*h) || memcmp(h->signature, ACPI_SIG_DSDT, 4) ||
+	    h->length != sizeof(dsdt_aml) || acpi_checksum(dsdt_aml, sizeof(dsdt_aml))) {
+		ksnprintf(err, err_len, "the built-in DSDT is malformed (rebuild acpi/dsdt.asl)");
+		return -1;
+	}
+	return 0;
+}
+
+int acpi_guest_build(u8 *area, u64 area_gpa, size_t area_size, u64 *rsdp_gpa, char *err,
+		     size_t err_len)
+{
+	struct layout l = { .area = area, .gpa = area_gpa, .size = area_size };
+
+	if (check_dsdt(err, err_len))
+		return -1;
+	if (!IS_ALIGNED(area_gpa, ACPI_FACS_ALIGN) || area_gpa >= GPA_32BIT_LIMIT ||
+	    area_size > GPA_32BIT_LIMIT - area_gpa) {
+		ksnprintf(err, err_len,
+			  "ACPI table area at 0x%llx (+0x%zx) must be 64-byte aligned and below 4 GiB",
+			  (unsigned long long)area_gpa, area_size);
+		return -1;
+	}
+	size_t facs = layout_take(&l, sizeof(struct acpi_facs), ACPI_FACS_ALIGN);
+	size_t rsdp = layout_take(&l, sizeof(struct acpi_rsdp), ACPI_RSDP_ALIGN);
+	size_t xsdt = layout_take(&l, sizeof(struct acpi_header) + XSDT_ENTRIES * sizeof(u64),
+				  ACPI_TABLE_ALIGN);
+	size_t fadt = layout_take(&l, sizeof(struct acpi_fadt), ACPI_TABLE_ALIGN);
+	size_t dsdt = layout_take(&l, sizeof(dsdt_aml), ACPI_TABLE_ALIGN);
+	if (l.overflow) {
+		ksnprintf(err, err_len, "ACPI tables need %zu bytes, the area has %zu",
+			  ALIGN_UP(l.used, ACPI_TABLE_ALIGN) + sizeof(dsdt_aml), area_size);
+		return -1;
+	}
+
+	memset(area, 0, area_size);
+	build_facs((struct acpi_facs *)(area + facs));
+	memcpy(area + dsdt, dsdt_aml, sizeof(dsdt_aml));
+	build_fadt((struct acpi_fadt *)(area + fadt), area_gpa + facs, area_gpa + dsdt);
+	u64 xsdt_entries[XSDT_ENTRIES] = { area_gpa + fadt };
+	build_xsdt(area + xsdt, xsdt_entries, XSDT_ENTRIES);
+	build_rsdp((struct acpi_rsdp *)(area + rsdp), area_gpa + xsdt);
+	*rsdp_gpa = area_gpa + rsdp;
+	return 0;
+}
