@@ -28,23 +28,24 @@ _Static_assert(sizeof(OEM_TABLE_ID) - 1 == sizeof(((struct acpi_header *)0)->oem
 	       "OEM table ID size");
 _Static_assert(sizeof(CREATOR_ID) - 1 == sizeof(u32), "creator ID size");
 
-/* Hands out aligned pieces of the area. */
+/* FADT P_LVL2_LAT / P_LVL3_LAT values that mean "C2 / C3 not supported". */
+#define C2_NOT_SUPPORTED_LATENCY 101
+#define C3_NOT_SUPPORTED_LATENCY 1001
+
+/* Hands out aligned pieces of the area, in order. */
 struct layout {
-	u8 *area;
-	u64 gpa;
-	size_t size;
 	size_t used;
-	bool overflow;
+};
+
+/* Offsets of the tables in the area. */
+struct table_offsets {
+	size_t facs, rsdp, xsdt, fadt, dsdt;
 };
 
 /* Returns the offset of 'size' bytes aligned to 'align' (a power of two). */
 static size_t layout_take(struct layout *l, size_t size, size_t align)
 {
 	size_t offset = ALIGN_UP(l->used, align);
-	if (offset > l->size || size > l->size - offset) {
-		l->overflow = true;
-		return 0;
-	}
 	l->used = offset + size;
 	return offset;
 }
@@ -109,8 +110,8 @@ static void fadt_fixed_hardware(struct acpi_fadt *f)
 	f->x_pm_tmr_blk = io_gas(ACPI_GUEST_PM_TMR_BLK, ACPI_GUEST_PM_TMR_LEN,
 				 ACPI_GAS_ACCESS_DWORD);
 	/* No C2/C3: latencies above 100 / 1000 us mean "not supported". */
-	f->p_lvl2_lat = 101;
-	f->p_lvl3_lat = 1001;
+	f->p_lvl2_lat = C2_NOT_SUPPORTED_LATENCY;
+	f->p_lvl3_lat = C3_NOT_SUPPORTED_LATENCY;
 	f->century = 0; /* the RTC model has no century register advertised */
 }
 
@@ -164,6 +165,19 @@ static void build_rsdp(struct acpi_rsdp *r, u64 xsdt_gpa)
 	r->extended_checksum = (u8)-acpi_checksum(r, sizeof(*r));
 }
 
+/* Places every table; returns the bytes the area needs. */
+static size_t plan_layout(struct table_offsets *o)
+{
+	struct layout l = { .used = 0 };
+	o->facs = layout_take(&l, sizeof(struct acpi_facs), ACPI_FACS_ALIGN);
+	o->rsdp = layout_take(&l, sizeof(struct acpi_rsdp), ACPI_RSDP_ALIGN);
+	o->xsdt = layout_take(&l, sizeof(struct acpi_header) + XSDT_ENTRIES * sizeof(u64),
+			      ACPI_TABLE_ALIGN);
+	o->fadt = layout_take(&l, sizeof(struct acpi_fadt), ACPI_TABLE_ALIGN);
+	o->dsdt = layout_take(&l, sizeof(dsdt_aml), ACPI_TABLE_ALIGN);
+	return l.used;
+}
+
 /* The DSDT is copied as compiled; its checksum is checked, not rewritten. */
 static int check_dsdt(char *err, size_t err_len)
 {
@@ -179,7 +193,7 @@ static int check_dsdt(char *err, size_t err_len)
 int acpi_guest_build(u8 *area, u64 area_gpa, size_t area_size, u64 *rsdp_gpa, char *err,
 		     size_t err_len)
 {
-	struct layout l = { .area = area, .gpa = area_gpa, .size = area_size };
+	struct table_offsets o;
 
 	if (check_dsdt(err, err_len))
 		return -1;
@@ -190,25 +204,20 @@ int acpi_guest_build(u8 *area, u64 area_gpa, size_t area_size, u64 *rsdp_gpa, ch
 			  (unsigned long long)area_gpa, area_size);
 		return -1;
 	}
-	size_t facs = layout_take(&l, sizeof(struct acpi_facs), ACPI_FACS_ALIGN);
-	size_t rsdp = layout_take(&l, sizeof(struct acpi_rsdp), ACPI_RSDP_ALIGN);
-	size_t xsdt = layout_take(&l, sizeof(struct acpi_header) + XSDT_ENTRIES * sizeof(u64),
-				  ACPI_TABLE_ALIGN);
-	size_t fadt = layout_take(&l, sizeof(struct acpi_fadt), ACPI_TABLE_ALIGN);
-	size_t dsdt = layout_take(&l, sizeof(dsdt_aml), ACPI_TABLE_ALIGN);
-	if (l.overflow) {
-		ksnprintf(err, err_len, "ACPI tables need %zu bytes, the area has %zu",
-			  ALIGN_UP(l.used, ACPI_TABLE_ALIGN) + sizeof(dsdt_aml), area_size);
+	size_t needed = plan_layout(&o);
+	if (needed > area_size) {
+		ksnprintf(err, err_len, "ACPI tables need %zu bytes, the area has %zu", needed,
+			  area_size);
 		return -1;
 	}
 
 	memset(area, 0, area_size);
-	build_facs((struct acpi_facs *)(area + facs));
-	memcpy(area + dsdt, dsdt_aml, sizeof(dsdt_aml));
-	build_fadt((struct acpi_fadt *)(area + fadt), area_gpa + facs, area_gpa + dsdt);
-	u64 xsdt_entries[XSDT_ENTRIES] = { area_gpa + fadt };
-	build_xsdt(area + xsdt, xsdt_entries, XSDT_ENTRIES);
-	build_rsdp((struct acpi_rsdp *)(area + rsdp), area_gpa + xsdt);
-	*rsdp_gpa = area_gpa + rsdp;
+	build_facs((struct acpi_facs *)(area + o.facs));
+	memcpy(area + o.dsdt, dsdt_aml, sizeof(dsdt_aml));
+	build_fadt((struct acpi_fadt *)(area + o.fadt), area_gpa + o.facs, area_gpa + o.dsdt);
+	u64 xsdt_entries[XSDT_ENTRIES] = { area_gpa + o.fadt };
+	build_xsdt(area + o.xsdt, xsdt_entries, XSDT_ENTRIES);
+	build_rsdp((struct acpi_rsdp *)(area + o.rsdp), area_gpa + o.xsdt);
+	*rsdp_gpa = area_gpa + o.rsdp;
 	return 0;
 }
