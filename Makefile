@@ -132,5 +132,9 @@ help:
 	@echo "make fuzz       run the fuzz targets longer (FUZZ_SECONDS, default 600)"
 
 include guests/guests.mk
+include acpi/acpi.mk
+# The guest ACPI tables embed the DSDT that iasl compiles at build time.
+$(BUILD)/obj/vmm/acpi_guest.c.o: $(BUILD)/acpi/dsdt_aml.h
+$(BUILD)/unit/test_acpi_guest: $(BUILD)/acpi/dsdt_aml.h
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -324,7 +324,7 @@ int guest_load(struct vm *vm, const struct vm_config *cfg, struct vcpu_regs *reg
 			ksnprintf(err, err_len, "format=linux but the kernel is not a bzImage (no HdrS header)");
 			return -1;
 		}
-		return linux_load(vm, cfg, 0, regs, sregs, err, err_len);
+		return linux_load(vm, cfg, vm->acpi_rsdp_gpa, regs, sregs, err, err_len);
 	}
 	if (format == GUEST_FORMAT_FLAT && !cfg->load_address) {
 		ksnprintf(err, err_len, "the kernel is neither a Linux bzImage nor a Multiboot image; for a "

@@ -7,6 +7,9 @@
 #include "vmm/dev/pc_misc.h"
 #include "vmm/dev/rtc.h"
 #include "vmm/dev/pci_host.h"
+#include "vmm/dev/acpi_pm.h"
+#include "vmm/acpi_guest.h"
+#include "vmm/guest_mem.h"
 #include "drivers/cmos.h"
 #include "vmm/irq.h"
 #include "vmm/loader.h"
@@ -29,6 +32,8 @@
 #define BIOS_START 0xc0000ULL
 #define HIGH_MEMORY_START (1 * MiB)
 #define LOG_LINE 256
+#define ACPI_TABLES_GPA 0xe0000ULL
+#define ACPI_TABLES_SIZE 0x10000ULL
 
 void vm_log(const struct vm *vm, const char *fmt, ...)
 {
@@ -141,6 +146,17 @@ static struct rtc *create_rtc(struct vm *vm)
 	return rtc_create(vm, &start, vm->ram_size);
 }
 
+/* ACPI tables in the reserved BIOS area, where firmware would put them. */
+static int setup_acpi(struct vm *vm, char *err, size_t len)
+{
+	u8 *area = guest_phys_ptr(vm, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);
+	if (!area) {
+		ksnprintf(err, len, "no RAM for the ACPI tables at 0x%llx", ACPI_TABLES_GPA);
+		return -1;
+	}
+	return acpi_guest_build(area, ACPI_TABLES_GPA, ACPI_TABLES_SIZE, &vm->acpi_rsdp_gpa, err, len);
+}
+
 static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t len)
 {
 	io_bus_init(&vm->pio, "port");
@@ -148,7 +164,10 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, 
 	vm->debug_exit = cfg->debug_exit;
 	vm->test_device = cfg->test_device;
 	vm->pic = i8259_create(vm);
+	if (setup_acpi(vm, err, len))
+		return -1;
 	if (!vm->pic || !i8254_create(vm) || !create_rtc(vm) || !pc_misc_create(vm) || !pci_host_create(vm) ||
+	    !acpi_pm_create(vm) ||
 	    uart16550_create(vm, COM1_BASE, cfg->raw_console) || pc_ports_create(vm) ||
 	    (cfg->debug_exit && debug_exit_create(vm, DEBUG_EXIT_PORT)) ||
 	    (cfg->test_device && test_device_create(vm))) {

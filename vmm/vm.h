@@ -70,6 +70,7 @@ struct vm {
 	void *device_state[16]; /* from vm_device_alloc, freed with the VM */
 	unsigned device_count;
 	struct i8259 *pic;     /* interrupt controllers the run loop asks (NULL: none) */
+	u64 acpi_rsdp_gpa;     /* the guest's ACPI tables (0: none) */
 	u64 time_base_tsc;     /* guest time 0 (vmm/vtime.c) */
 	u64 ns_per_tick;       /* 32.32 fixed point */
 	struct vtimer *timers;

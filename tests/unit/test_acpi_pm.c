@@ -214,6 +214,42 @@ static void test_hostile_accesses(void **state)
 	assert_int_equal(in(PM_TMR, 4) >> 24, 0);
 }
 
+/* A PCI host that claims CONFIG_ADDRESS as one port still gets dword
+ * accesses at 0xcf8 (the bus dispatches on the first port), and 0xcf9
+ * stays the reset register. */
+static u64 config_address;
+static void cfg_read(void *d, struct vcpu *c, u64 off, unsigned size, u64 *v) { *v = config_address; }
+static void cfg_write(void *d, struct vcpu *c, u64 off, unsigned size, u64 v)
+{
+	if (size == 4)
+		config_address = v;
+}
+
+static void test_coexists_with_pci_config_address(void **state)
+{
+	memset(&vm, 0, sizeof(vm));
+	io_bus_init(&vm.pio, "port");
+	assert_int_equal(io_bus_register(&vm.pio, 0xcf8, 1, "pci", NULL, cfg_read, cfg_write), 0);
+	struct acpi_pm *p = acpi_pm_create(&vm);
+	assert_non_null(p);
+	out(0xcf8, 4, 0x80000000u);
+	assert_int_equal(config_address, 0x80000000u);
+	assert_int_equal(in(0xcf8, 4), 0x80000000u);
+	assert_int_equal(resets, 0);
+	out(RST_CNT, 1, 0x06);
+	assert_int_equal(resets, 1);
+	assert_int_equal(config_address, 0x80000000u);
+	free(p);
+
+	/* A PCI host claiming 0xcf8-0xcfb leaves no room: creation fails. */
+	memset(&vm, 0, sizeof(vm));
+	io_bus_init(&vm.pio, "port");
+	assert_int_equal(io_bus_register(&vm.pio, 0xcf8, 4, "pci", NULL, cfg_read, cfg_write), 0);
+	p = acpi_pm_create(&vm);
+	assert_null(p);
+	free(io_bus_find(&vm.pio, PM1_STS)->device); /* the VM would free it */
+}
+
 #define PM_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -229,6 +265,7 @@ int main(void)
 		PM_TEST(test_pm1_sts_write_one_to_clear),
 		PM_TEST(test_pm1_en_read_write),
 		PM_TEST(test_hostile_accesses),
+		cmocka_unit_test(test_coexists_with_pci_config_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,10 @@
  *                 (the DSDT's \_S5) powers the VM off
  *   PM_TMR_BLK    24-bit free-running counter at 3.579545 MHz, from guest
  *                 time; TMR_STS is set whenever its top bit changes
- *   0xcf9         reset control register: RST_CPU (bit 2) resets the VM
+ *   0xcf9         reset control register: RST_CPU (bit 2) resets the VM.
+ *                 It sits inside PCI CONFIG_ADDRESS (0xcf8, dword); the bus
+ *                 dispatches on the first port, so the PCI host must claim
+ *                 0xcf8 alone (length 1) for both to coexist, as on a PIIX.
  *
  * No SCI is raised: enable bits are stored, nothing generates events yet.
  * Every register accepts any access width inside its block, as on hardware.
@@ -18,7 +21,6 @@
 #include "vmm/acpi_guest.h"
 #include "vmm/vm.h"
 #include "vmm/vtime.h"
-#include "mm/heap.h"
 
 /* PM1 event block: status word then enable word. */
 #define PM1_STS_OFFSET 0
@@ -175,7 +177,7 @@ static void rst_cnt_write(void *device, struct vcpu *vcpu, u64 offset, unsigned 
 
 struct acpi_pm *acpi_pm_create(struct vm *vm)
 {
-	struct acpi_pm *pm = kzalloc(sizeof(*pm));
+	struct acpi_pm *pm = vm_device_alloc(vm, sizeof(*pm));
 	if (!pm)
 		return NULL;
 	pm->vm = vm;
@@ -188,6 +190,6 @@ struct acpi_pm *acpi_pm_create(struct vm *vm)
 			    "ACPI PM timer", pm, pm_tmr_read, NULL) ||
 	    io_bus_register(&vm->pio, ACPI_GUEST_RESET_PORT, RST_CNT_BYTES, "reset control", pm,
 			    rst_cnt_read, rst_cnt_write))
-		return NULL; /* not freed: ranges already registered point at it */
+		return NULL; /* freed with the VM */
 	return pm;
 }

@@ -16,5 +16,7 @@ struct acpi_pm;
  * Called from an I/O handler, so it must only record the request. */
 void vm_power_off(struct vm *vm);
 
-/* Allocates the device and claims its ports on vm->pio. NULL on failure. */
+/* Allocates the device (vm_device_alloc) and claims its ports on vm->pio:
+ * 0x600-0x60b and 0xcf9 (so the PCI host must claim 0xcf8 with length 1).
+ * NULL on failure. */
 struct acpi_pm *acpi_pm_create(struct vm *vm);

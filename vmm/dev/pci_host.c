@@ -105,7 +105,9 @@ struct pci_host *pci_host_create(struct vm *vm)
 	if (!p)
 		return NULL;
 	init_bridge(p->bridge);
-	if (io_bus_register(&vm->pio, PCI_CONFIG_ADDRESS_PORT, 4, "pci-config-address", p, address_read,
+	/* One port: 0xcf9 (byte access) is the reset control register; a dword
+	 * access at 0xcf8 is routed here by its first port. */
+	if (io_bus_register(&vm->pio, PCI_CONFIG_ADDRESS_PORT, 1, "pci-config-address", p, address_read,
 			    address_write) ||
 	    io_bus_register(&vm->pio, PCI_CONFIG_DATA_PORT, 4, "pci-config-data", p, data_read, data_write))
 		return NULL;
