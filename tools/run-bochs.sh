@@ -49,7 +49,7 @@ debug: action=ignore
 RC
 echo c >"$dir/debugger.rc"
 
-echo "run-bochs: cpu $model, 256 MiB, serial on $where, log $dir/bochs.log. Quit: Ctrl-C, then q"
+echo "run-bochs: cpu $model, 1024 MiB, serial on $where, log $dir/bochs.log. Quit: Ctrl-C, then q"
 cd "$dir"
 
 if [[ "$where" == "this terminal" ]]; then

@@ -34,7 +34,7 @@ if ((uefi)); then
 	firmware="OVMF (UEFI)"
 fi
 
-echo "run-qemu: $what, $firmware, 512 MiB, 2 CPUs. Quit: Ctrl-A x (Ctrl-A c: QEMU monitor)"
+echo "run-qemu: $what, $firmware, 1024 MiB, 2 CPUs. Quit: Ctrl-A x (Ctrl-A c: QEMU monitor)"
 
 # TCG lists every EPYC feature it cannot emulate; that is expected noise.
 exec qemu-system-x86_64 -machine q35 -m 1024 -smp 2 \
