@@ -25,6 +25,11 @@ void console_init(u16 port, u32 baud)
 
 u16 console_port(void) { return console_uart.port; }
 
+void console_break_lock(void)
+{
+	console_lock = (struct spinlock)SPINLOCK_INIT;
+}
+
 int console_getc(void) { return uart_getc(&console_uart); }
 
 static void write_unlocked(const char *s, size_t len)
@@ -83,6 +88,7 @@ void log_printf(enum log_level level, const char *fmt, ...)
 void panic(const char *fmt, ...)
 {
 	irq_disable();
+	console_break_lock();
 	va_list ap;
 	va_start(ap, fmt);
 	vprint("\n" CONSOLE_PREFIX "PANIC: ", fmt, ap, true);

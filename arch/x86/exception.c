@@ -6,6 +6,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "lib/print.h"
+#include "drivers/console.h"
 
 #define BACKTRACE_MAX_FRAMES 16
 
@@ -78,6 +79,7 @@ static void print_frame(const struct trap_frame *f)
 
 static NORETURN void fatal_exception(struct trap_frame *f)
 {
+	console_break_lock();
 	const char *name = f->vector < 32 ? exception_names[f->vector] : NULL;
 	kprintf("\n(presidio) EXCEPTION: vector %llu (%s) on CPU %u\n",
 		(unsigned long long)f->vector, name ? name : "reserved",
