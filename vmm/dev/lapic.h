@@ -6,9 +6,9 @@
  * timer (one-shot, periodic, TSC-deadline) on a guest-time nanosecond
  * clock, and IPIs from the ICR.
  *
- * The owner (one per vCPU) calls lapic_pending_vector() after every access
- * and every lapic_accept()/lapic_timer_fire() to find what to inject, and
- * lapic_acknowledge() when it injects it. The model never blocks, allocates
+ * The owner (one per vCPU) calls vlapic_pending_vector() after every access
+ * and every vlapic_accept()/vlapic_timer_fire() to find what to inject, and
+ * vlapic_acknowledge() when it injects it. The model never blocks, allocates
  * or calls the backend; everything outside goes through struct vlapic_ops.
  */
 #pragma once
@@ -142,7 +142,7 @@ struct vlapic_ipi {
 
 struct vlapic_ops {
 	u64 (*now_ns)(void *ctx);		  /* guest time */
-	/* Call lapic_timer_fire() once now_ns >= deadline_ns; 0 = disarm. A
+	/* Call vlapic_timer_fire() once now_ns >= deadline_ns; 0 = disarm. A
 	 * new arm() replaces the previous deadline. */
 	void (*arm)(void *ctx, u64 deadline_ns);
 	void (*eoi_level)(void *ctx, u8 vector); /* for the I/O APIC remote IRR */
@@ -166,8 +166,9 @@ struct vlapic {
 	u32 lvt[APIC_LVT_COUNT];
 	u32 isr[8], tmr[8], irr[8];
 
-	/* Timer: the count was loaded at timer_start_ns (0 = stopped). */
+	/* Timer: while timer_running, the count was loaded at timer_start_ns. */
 	u32 timer_initial, timer_dcr;
+	bool timer_running;
 	u64 timer_start_ns;
 	u64 timer_deadline_ns; /* armed deadline; 0 = none */
 	u64 tsc_deadline;      /* IA32_TSC_DEADLINE; 0 = disarmed */
@@ -178,39 +179,39 @@ struct vlapic {
 
 /* Power-on state: xAPIC enabled at 0xfee00000, software disabled (SVR 0xff),
  * LVTs masked. bus_hz/tsc_hz 0 mean 1 GHz. */
-void lapic_init(struct vlapic *lapic, u32 apic_id, bool bsp, const struct vlapic_ops *ops,
+void vlapic_init(struct vlapic *lapic, u32 apic_id, bool bsp, const struct vlapic_ops *ops,
 		u64 bus_hz, u64 tsc_hz);
 /* Power-on values of everything but IA32_APIC_BASE and the APIC ID (INIT). */
-void lapic_reset_registers(struct vlapic *lapic);
+void vlapic_reset_registers(struct vlapic *lapic);
 
-enum vlapic_mode lapic_mode(const struct vlapic *lapic);
-static inline bool lapic_sw_enabled(const struct vlapic *lapic)
+enum vlapic_mode vlapic_mode(const struct vlapic *lapic);
+static inline bool vlapic_sw_enabled(const struct vlapic *lapic)
 {
 	return (lapic->svr & APIC_SPIV_APIC_ENABLED) != 0;
 }
 
 /* xAPIC MMIO page, 32-bit accesses at 16-byte aligned offsets. -1 if the
  * page is not accessible (APIC disabled or in x2APIC mode): reads give 0. */
-int lapic_read(struct vlapic *lapic, u32 offset, u32 *value);
-int lapic_write(struct vlapic *lapic, u32 offset, u32 value);
+int vlapic_read(struct vlapic *lapic, u32 offset, u32 *value);
+int vlapic_write(struct vlapic *lapic, u32 offset, u32 value);
 
 /* IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range. -1 = #GP. */
-int lapic_msr_read(struct vlapic *lapic, u32 msr, u64 *value);
-int lapic_msr_write(struct vlapic *lapic, u32 msr, u64 value);
+int vlapic_msr_read(struct vlapic *lapic, u32 msr, u64 *value);
+int vlapic_msr_write(struct vlapic *lapic, u32 msr, u64 value);
 /* -1 for the transitions that #GP (SDM 11.12.5) and reserved bits. */
-int lapic_set_base(struct vlapic *lapic, u64 value);
+int vlapic_set_base(struct vlapic *lapic, u64 value);
 
 /* A fixed interrupt arriving at this APIC. false if refused (APIC
  * disabled, illegal vector 0-15). */
-bool lapic_accept(struct vlapic *lapic, u8 vector, bool level);
+bool vlapic_accept(struct vlapic *lapic, u8 vector, bool level);
 /* Highest IRR vector whose priority class beats the PPR, else -1. */
-int lapic_pending_vector(struct vlapic *lapic);
+int vlapic_pending_vector(struct vlapic *lapic);
 /* The CPU took the vector (INTA): IRR -> ISR. */
-void lapic_acknowledge(struct vlapic *lapic, u8 vector);
-u32 lapic_ppr(const struct vlapic *lapic);
+void vlapic_acknowledge(struct vlapic *lapic, u8 vector);
+u32 vlapic_ppr(const struct vlapic *lapic);
 
 /* The armed deadline passed (now_ns >= deadline); early calls re-arm. */
-void lapic_timer_fire(struct vlapic *lapic, u64 now_ns);
-u32 lapic_timer_current_count(struct vlapic *lapic, u64 now_ns);
+void vlapic_timer_fire(struct vlapic *lapic, u64 now_ns);
+u32 vlapic_timer_current_count(struct vlapic *lapic, u64 now_ns);
 /* Divide configuration register -> divisor (1..128). */
-unsigned lapic_timer_divisor(u32 dcr);
+unsigned vlapic_timer_divisor(u32 dcr);
