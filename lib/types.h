@@ -21,6 +21,12 @@ typedef int64_t s64;
 #define NORETURN __attribute__((noreturn))
 #define UNUSED __attribute__((unused))
 
+/* All-ones in the low 'bytes' bytes (1, 2, 4 or 8): an access of that size. */
+static inline u64 size_mask(unsigned bytes)
+{
+	return bytes >= 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
+}
+
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1ULL << PAGE_SHIFT)
 #define LARGE_PAGE_SIZE (1ULL << 21)

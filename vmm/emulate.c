@@ -633,12 +633,6 @@ static void modrm_address_parts(const struct x86_insn *insn, struct address_part
 	parts->default_segment = parts->base == GPR_RBP || parts->base == GPR_RSP ? SEG_SS : SEG_DS;
 }
 
-/* All ones in the low 'size' bytes: operand values and address-size wrap. */
-static u64 size_mask(unsigned size)
-{
-	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
-}
-
 /* ---- Emulator ----------------------------------------------------------- */
 
 #define RFLAGS_CF BIT(0)

@@ -13,11 +13,6 @@
  * the instruction restarts where it stopped. */
 #define STRING_IO_BATCH 4096
 
-static u64 address_mask(u8 address_size)
-{
-	return address_size == 8 ? ~0ULL : (1ULL << (address_size * 8)) - 1;
-}
-
 static void set_register_masked(u64 *reg, u64 value, u64 mask)
 {
 	*reg = (*reg & ~mask) | (value & mask);
@@ -26,7 +21,7 @@ static void set_register_masked(u64 *reg, u64 value, u64 mask)
 static enum exit_action simple_io(struct vcpu *v, const struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
-	u64 mask = address_mask(e->io.size);
+	u64 mask = size_mask(e->io.size);
 	if (e->io.in) {
 		u64 value;
 		io_bus_read(&vm->pio, v, vm->name, e->io.port, e->io.size, &value);
@@ -64,7 +59,7 @@ static bool string_element(struct vcpu *v, const struct vm_exit *e, u64 *index_r
 		return false;
 	}
 	u64 step = (v->regs.rflags & RFLAGS_DF) ? -(u64)e->io.size : e->io.size;
-	u64 amask = address_mask(e->io.address_size);
+	u64 amask = size_mask(e->io.address_size);
 	set_register_masked(index_reg, *index_reg + step, amask);
 	return true;
 }
@@ -92,7 +87,7 @@ static enum exit_action string_io(struct vcpu *v, const struct vm_exit *exit)
 	struct vm_exit decoded, *e = &decoded;
 	if (!complete_string_info(v, exit, e))
 		return EXIT_STOP;
-	u64 amask = address_mask(e->io.address_size);
+	u64 amask = size_mask(e->io.address_size);
 	u64 *index_reg = &v->regs.gpr[e->io.in ? GPR_RDI : GPR_RSI];
 	enum x86_segment seg = e->io.in ? SEG_ES : e->io.segment;
 	u64 *count = &v->regs.gpr[GPR_RCX];

@@ -59,23 +59,18 @@ static void note_unclaimed(struct io_bus *bus, const char *owner, u64 address, b
 		bus->logged_count == IO_BUS_LOG_LIMIT ? " (further unclaimed addresses are not logged)" : "");
 }
 
-static u64 all_ones(unsigned size)
-{
-	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
-}
-
 void io_bus_read(struct io_bus *bus, struct vcpu *vcpu, const char *owner, u64 address,
 		 unsigned size, u64 *value)
 {
 	const struct io_range *r = io_bus_find(bus, address);
-	*value = all_ones(size);
+	*value = size_mask(size);
 	if (!r) {
 		note_unclaimed(bus, owner, address, false, size);
 		return;
 	}
 	if (r->read) {
 		r->read(r->device, vcpu, address - r->start, size, value);
-		*value &= all_ones(size);
+		*value &= size_mask(size);
 	}
 }
 
@@ -88,5 +83,5 @@ void io_bus_write(struct io_bus *bus, struct vcpu *vcpu, const char *owner, u64 
 		return;
 	}
 	if (r->write)
-		r->write(r->device, vcpu, address - r->start, size, value & all_ones(size));
+		r->write(r->device, vcpu, address - r->start, size, value & size_mask(size));
 }

@@ -66,12 +66,6 @@ struct acpi_pm {
 	u64 tmr_top_seen; /* timer ticks >> 23 when TMR_STS was last updated */
 };
 
-/* All-ones above the access size, as for an unclaimed wider read. */
-static u64 size_mask(unsigned size)
-{
-	return size >= sizeof(u64) ? ~0ULL : (1ULL << (size * BITS_PER_BYTE)) - 1;
-}
-
 /* Part of a register of 'reg_bytes' at 'reg_offset' in a block that an access
  * of 'size' bytes at 'offset' covers, as a mask in register bit positions. */
 static u64 covered_mask(u64 reg_offset, unsigned reg_bytes, u64 offset, unsigned size)
