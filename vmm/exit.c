@@ -11,14 +11,8 @@
 #include "arch/x86/tsc.h"
 #include "lib/print.h"
 
-#define VEC_DB 1
-#define VEC_UD 6
-#define VEC_GP 13
-#define VEC_PF 14
-#define VEC_AC 17
 #define CR4_OSXSAVE BIT(18)
 #define VIRT_INSTRUCTION_LOG_LIMIT 16
-#define RIP_MASK_32 0xffffffffULL
 
 static const char *const reason_names[EXIT_REASON_COUNT] = {
 	[EXIT_NONE] = "none", [EXIT_IO] = "io", [EXIT_MMIO] = "mmio", [EXIT_CPUID] = "cpuid",
@@ -41,12 +35,17 @@ void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error_code, u32 e
 	backend->inject_event(v, EVENT_EXCEPTION, vector, has_error_code, error_code);
 }
 
-void vcpu_inject_page_fault(struct vcpu *v, u64 address, u32 error_code)
+void vcpu_set_cr2(struct vcpu *v, u64 address)
 {
 	struct vcpu_sregs s;
 	backend->get_sregs(v, &s);
 	s.cr2 = address;
 	vcpu_set_sregs(v, &s);
+}
+
+void vcpu_inject_page_fault(struct vcpu *v, u64 address, u32 error_code)
+{
+	vcpu_set_cr2(v, address);
 	vcpu_inject_exception(v, VEC_PF, true, error_code);
 }
 
@@ -167,11 +166,6 @@ static bool is_svm_memory_instruction(const struct x86_insn *insn)
 	       (insn->modrm == 0xd8 || insn->modrm == 0xda || insn->modrm == 0xdb);
 }
 
-#define VEC_DE 0
-#define VEC_DF 8
-#define VEC_TS 10
-#define VEC_NP 11
-#define VEC_SS 12
 
 /* SDM Vol. 3A Table 6-5: contributory exceptions. */
 static bool contributory(u8 vector)

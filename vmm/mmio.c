@@ -11,16 +11,11 @@
 #include "lib/string.h"
 
 #define MMIO_MAX_ACCESS 8
-#define RIP_MASK_32 0xffffffffULL
 
 static enum emulate_status fault(struct emulate_ctx *ctx, u64 address, u32 error)
 {
-	struct vcpu *v = ctx->opaque;
-	struct vcpu_sregs s;
-	backend->get_sregs(v, &s);
-	s.cr2 = address;
-	vcpu_set_sregs(v, &s);
-	ctx->exception.vector = 14;
+	vcpu_set_cr2(ctx->opaque, address);
+	ctx->exception.vector = VEC_PF;
 	ctx->exception.has_error_code = true;
 	ctx->exception.error_code = error;
 	return EMULATE_EXCEPTION;

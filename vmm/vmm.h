@@ -2,6 +2,7 @@
 #pragma once
 #include "lib/types.h"
 #include "vmm/exit.h"
+#include "arch/x86/cpu.h" /* exception vectors */
 #include "vmm/guest_mem.h"
 
 struct vm;
@@ -11,6 +12,9 @@ struct boot_info;
 struct hv_options;
 
 enum exit_action { EXIT_CONTINUE, EXIT_STOP };
+
+/* RIP wraps at 32 bits outside 64-bit mode. */
+#define RIP_MASK_32 0xffffffffULL
 
 /* vmm/vmm.c: create and run the VMs the boot modules describe. */
 void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *options);
@@ -28,6 +32,8 @@ enum exit_action exit_dispatch(struct vcpu *vcpu, const struct vm_exit *exit);
 bool vcpu_skip_instruction(struct vcpu *vcpu, const struct vm_exit *exit);
 void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error_code, u32 error_code);
 void vcpu_inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code);
+/* CR2 for a #PF the caller is about to deliver. */
+void vcpu_set_cr2(struct vcpu *vcpu, u64 address);
 
 /* vmm/io.c */
 enum exit_action handle_port_io(struct vcpu *vcpu, const struct vm_exit *exit);

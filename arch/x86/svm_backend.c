@@ -177,7 +177,7 @@ static void set_intercepts(struct vmcb_control *c)
 	 * (CVE-2015-5307, CVE-2015-8104): intercept and reinject them. #GP is
 	 * intercepted because VMRUN/VMLOAD/VMSAVE check rAX (and fault) before
 	 * their intercepts on real parts; vmm/ turns those into #UD. */
-	c->intercept_exceptions = BIT(1) | BIT(13) | BIT(17);
+	c->intercept_exceptions = BIT(VEC_DB) | BIT(VEC_GP) | BIT(VEC_AC);
 	/* CR4 writes are checked (reserved bits such as VMXE must #GP even on
 	 * emulators that do not), and shadow paging will need them. */
 	c->intercept_cr_write = SVM_INTERCEPT_CR4;

@@ -1,18 +1,11 @@
 /* The register frame built by arch/x86/traps.S for every interrupt. */
 #pragma once
 #include "lib/types.h"
+#include "arch/x86/cpu.h"
 
 #define IDT_VECTORS 256
 #define TRAP_STUB_SIZE 16 /* each vector's stub is 16-byte aligned in traps.S */
 
-/* Exception vectors (SDM Vol. 3A 6.3.1) */
-enum exception_vector {
-	VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5,
-	VEC_UD = 6, VEC_NM = 7, VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12,
-	VEC_GP = 13, VEC_PF = 14, VEC_MF = 16, VEC_AC = 17, VEC_MC = 18, VEC_XM = 19,
-	VEC_VE = 20, VEC_CP = 21, VEC_HV = 28, VEC_VC = 29, VEC_SX = 30,
-	VEC_FIRST_EXTERNAL = 32,
-};
 
 struct trap_frame {
 	u64 r15, r14, r13, r12, r11, r10, r9, r8;

@@ -30,9 +30,6 @@
 #define MSR_BITMAP_WRITE_HIGH 0xc00
 #define MSR_HIGH_BASE 0xc0000000u
 #define MSR_RANGE_SIZE 0x2000
-#define EXCEPTION_DB 1
-#define EXCEPTION_AC 17
-#define NMI_VECTOR 2
 #define DR6_EXIT_QUALIFICATION_BITS 0x600fULL /* B0-B3, BD, BS */
 #define RFLAGS_RESERVED_ONE BIT(1)
 #define MAX_VPID 0xffff
@@ -313,7 +310,7 @@ static void write_controls(struct vcpu *v)
 	vmwrite(VMCS_ENTRY_CONTROLS, entry_controls);
 	/* #AC and #DB loops during event delivery could hang the CPU for good
 	 * (CVE-2015-5307, CVE-2015-8104): intercept and reinject them. */
-	vmwrite(VMCS_EXCEPTION_BITMAP, BIT(EXCEPTION_DB) | BIT(EXCEPTION_AC));
+	vmwrite(VMCS_EXCEPTION_BITMAP, BIT(VEC_DB) | BIT(VEC_AC));
 	vmwrite(VMCS_PAGE_FAULT_ERROR_MASK, 0);
 	vmwrite(VMCS_PAGE_FAULT_ERROR_MATCH, 0);
 	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
@@ -654,7 +651,7 @@ static void decode_exception(struct vm_exit *e)
 	e->exception.vector = info & INTR_INFO_VECTOR_MASK;
 	/* A #DB that exits leaves DR6 alone and reports its bits in the
 	 * qualification (SDM 27.1): apply them as the delivery would have. */
-	if (e->exception.vector == EXCEPTION_DB) {
+	if (e->exception.vector == VEC_DB) {
 		u64 dr6;
 		__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
 		dr6 = (dr6 & ~DR6_EXIT_QUALIFICATION_BITS) | (vmread(VMCS_EXIT_QUALIFICATION) & DR6_EXIT_QUALIFICATION_BITS);
