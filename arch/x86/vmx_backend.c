@@ -494,21 +494,11 @@ static int vmx_set_cr(struct vcpu *v, unsigned cr, u64 value)
 	if (cr == 0) {
 		if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)))
 			return -1;
-		u64 efer = vmread(VMCS_GUEST_EFER);
-		bool paging_on = (value & CR0_PG) && !(vmread(VMCS_GUEST_CR0) & CR0_PG);
-		if (paging_on && (efer & EFER_LME)) {
-			efer |= EFER_LMA;
-			vmwrite(VMCS_GUEST_EFER, efer);
-			write_entry_mode(efer);
-		} else if (!(value & CR0_PG) && (efer & EFER_LMA)) {
-			efer &= ~EFER_LMA;
-			vmwrite(VMCS_GUEST_EFER, efer);
-			write_entry_mode(efer);
-		}
 		x->cr0_shadow = value;
 		vmwrite(VMCS_CR0_READ_SHADOW, value);
 		vmwrite(VMCS_GUEST_CR0, value | CR0_NE);
-		return 0;
+		/* EFER.LMA (and the IA-32e entry control) follow LME and the new PG. */
+		return vmx_set_efer(v, vmread(VMCS_GUEST_EFER));
 	}
 	if (cr == 4) {
 		if (value & CR4_VMXE) /* CPUID says there is no VMX */
