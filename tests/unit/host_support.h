@@ -16,6 +16,20 @@
 #include "lib/print.h"
 #include "lib/format.c"
 
+/* Presidio's own string helper (lib/string.c), which libc lacks; the rest
+ * of lib/string.h is libc's in host tests. Same contract: copy at most
+ * size-1 characters, always NUL-terminate. */
+static inline char *strncpy_terminated(char *dst, const char *src, size_t size)
+{
+	size_t i = 0;
+	if (!size)
+		return dst;
+	for (; i + 1 < size && src[i]; i++)
+		dst[i] = src[i];
+	dst[i] = 0;
+	return dst;
+}
+
 static int host_log_level = LOG_WARN;
 
 void kprintf(const char *fmt, ...)

@@ -8,22 +8,11 @@
 #include <string.h>
 #pragma GCC diagnostic ignored "-Wunused-parameter" /* cmocka state arguments */
 
-static char *strncpy_terminated(char *dst, const char *src, size_t size);
 #include "vmm/memmap.c"
 #include "vmm/pagewalk.c"
 #include "vmm/guest_mem.c"
 #include "vmm/loader.c"
 #include "vmm/loader_linux.c"
-
-static char *strncpy_terminated(char *dst, const char *src, size_t size)
-{
-	size_t i = 0;
-	for (; size && i + 1 < size && src[i]; i++)
-		dst[i] = src[i];
-	if (size)
-		dst[i] = 0;
-	return dst;
-}
 
 const struct backend_ops *backend;
 void vcpu_control_refresh(struct vcpu *v) { (void)v; }

@@ -9,19 +9,6 @@
 #include "tests/unit/host_support.h"
 #include "lib/string.h"
 
-/* Presidio's own string helper (lib/string.c); libc has no such function.
- * Same contract: copy at most size-1 characters, always NUL-terminate. */
-char *strncpy_terminated(char *dst, const char *src, size_t size)
-{
-	size_t i = 0;
-	if (!size)
-		return dst;
-	for (; i + 1 < size && src[i]; i++)
-		dst[i] = src[i];
-	dst[i] = 0;
-	return dst;
-}
-
 #include "vmm/vm_config.c"
 
 #include <string.h>
