@@ -84,10 +84,14 @@ static bool parse_number(struct word w, bool sizes, u64 *out)
 
 static bool parse_bool(struct word w, bool *out)
 {
-	if (word_is(w, "1") || word_is(w, "yes") || word_is(w, "on"))
-		return (*out = true);
-	if (word_is(w, "0") || word_is(w, "no") || word_is(w, "off"))
-		return !(*out = false);
+	if (word_is(w, "1") || word_is(w, "yes") || word_is(w, "on")) {
+		*out = true;
+		return true;
+	}
+	if (word_is(w, "0") || word_is(w, "no") || word_is(w, "off")) {
+		*out = false;
+		return true;
+	}
 	return false;
 }
 

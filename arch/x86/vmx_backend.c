@@ -794,9 +794,10 @@ static int vmx_set_xcr0(struct vcpu *v, u64 xcr0)
 static void dump_segment(const char *name, enum vmcs_field selector, int i)
 {
 	kprintf("  %-4s sel %04llx ar %05llx limit %08llx base %016llx\n", name,
-		(unsigned long long)vmread(selector), (unsigned long long)vmread(VMCS_GUEST_ES_ACCESS_RIGHTS + i * 2),
-		(unsigned long long)vmread(VMCS_GUEST_ES_LIMIT + i * 2),
-		(unsigned long long)vmread(VMCS_GUEST_ES_BASE + i * 2));
+		(unsigned long long)vmread(selector),
+		(unsigned long long)vmread(VMCS_GUEST_ES_ACCESS_RIGHTS + i * SEGMENT_FIELD_STRIDE),
+		(unsigned long long)vmread(VMCS_GUEST_ES_LIMIT + i * SEGMENT_FIELD_STRIDE),
+		(unsigned long long)vmread(VMCS_GUEST_ES_BASE + i * SEGMENT_FIELD_STRIDE));
 }
 
 static void vmx_dump_state(struct vcpu *v)
