@@ -6,6 +6,7 @@
 #include "lib/string.h"
 
 #define CR0_PE BIT(0)
+#define CR0_PG BIT(31)
 #define EFER_LMA BIT(10)
 #define RFLAGS_VM BIT(17)
 
@@ -55,6 +56,10 @@ enum guest_access_result guest_linear_to_phys(struct vcpu *vcpu, u64 linear, uns
 					      u64 *gpa, u32 *pf_error)
 {
 	const struct vcpu_control *c = vcpu_control(vcpu);
+	if (!(c->cr0 & CR0_PG)) { /* the common early-boot case, without a walk */
+		*gpa = (c->efer & EFER_LMA) ? linear : (linear & 0xffffffffULL);
+		return GUEST_ACCESS_OK;
+	}
 	struct pagewalk_env env = { c->cr0, c->cr3, c->cr4, c->efer, walker_read, walker_write, vcpu->vm };
 	if (c->cpl == 3)
 		access |= WALK_USER;
