@@ -1,5 +1,5 @@
 /* ACPI table layouts (ACPI 6.4 chapter 5), shared by the host-side parser
- * and, later, the guest table builder. */
+ * (drivers/acpi.c) and the guest table builder (vmm/acpi_guest.c). */
 #pragma once
 #include "lib/types.h"
 
@@ -35,6 +35,7 @@ struct acpi_header {
 } PACKED;
 _Static_assert(sizeof(struct acpi_header) == 36, "SDT header is 36 bytes");
 
+/* Multiple APIC Description Table (ACPI 6.4 section 5.2.12). */
 struct acpi_madt {
 	struct acpi_header header;
 	u32 local_apic_address;
@@ -42,10 +43,15 @@ struct acpi_madt {
 } PACKED;
 _Static_assert(sizeof(struct acpi_madt) == 44, "MADT fixed part is 44 bytes");
 
+/* MADT Flags (Multiple APIC Flags, section 5.2.12). */
+#define MADT_PCAT_COMPAT BIT(0) /* a PC-AT dual 8259 is also present */
+
+/* Interrupt Controller Structure Types (section 5.2.12). */
 enum acpi_madt_type {
 	MADT_LOCAL_APIC = 0,
 	MADT_IO_APIC = 1,
 	MADT_INTERRUPT_OVERRIDE = 2,
+	MADT_LOCAL_APIC_NMI = 4,
 	MADT_LOCAL_X2APIC = 9,
 };
 
@@ -70,6 +76,42 @@ struct acpi_madt_io_apic {
 	u32 gsi_base;
 } PACKED;
 _Static_assert(sizeof(struct acpi_madt_io_apic) == 12, "MADT I/O APIC is 12 bytes");
+
+/* Interrupt Source Override (section 5.2.12.5). */
+struct acpi_madt_interrupt_override {
+	struct acpi_madt_entry entry;
+	u8 bus;    /* MADT_BUS_ISA */
+	u8 source; /* bus-relative interrupt source (the ISA IRQ) */
+	u32 gsi;   /* Global System Interrupt it is wired to */
+	u16 flags; /* MPS INTI flags */
+} PACKED;
+_Static_assert(sizeof(struct acpi_madt_interrupt_override) == 10,
+	       "MADT interrupt source override is 10 bytes");
+
+#define MADT_BUS_ISA 0
+
+/* MPS INTI Flags (section 5.2.12.5): polarity in bits 1:0, trigger mode in
+ * bits 3:2; "conforms" means the bus's default (ISA: active-high, edge). */
+#define MPS_INTI_POLARITY_CONFORMS 0x0
+#define MPS_INTI_POLARITY_ACTIVE_HIGH 0x1
+#define MPS_INTI_POLARITY_ACTIVE_LOW 0x3
+#define MPS_INTI_TRIGGER_SHIFT 2
+#define MPS_INTI_TRIGGER_CONFORMS (0x0 << MPS_INTI_TRIGGER_SHIFT)
+#define MPS_INTI_TRIGGER_EDGE (0x1 << MPS_INTI_TRIGGER_SHIFT)
+#define MPS_INTI_TRIGGER_LEVEL (0x3 << MPS_INTI_TRIGGER_SHIFT)
+
+/* Local APIC NMI (section 5.2.12.7). */
+struct acpi_madt_local_apic_nmi {
+	struct acpi_madt_entry entry;
+	u8 processor_uid; /* MADT_NMI_ALL_PROCESSORS: every processor */
+	u16 flags;        /* MPS INTI flags */
+	u8 lint;          /* the local APIC LINT# input NMI is wired to */
+} PACKED;
+_Static_assert(sizeof(struct acpi_madt_local_apic_nmi) == 6, "MADT local APIC NMI is 6 bytes");
+
+#define MADT_NMI_ALL_PROCESSORS 0xff
+#define MADT_LINT0 0
+#define MADT_LINT1 1
 
 struct acpi_madt_local_x2apic {
 	struct acpi_madt_entry entry;

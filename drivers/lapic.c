@@ -21,12 +21,16 @@
 #define APIC_BASE_ENABLE BIT(11)
 #define SVR_APIC_ENABLE BIT(8)
 #define LVT_MASKED BIT(16)
+#define LVT_TIMER_TSC_DEADLINE (2u << 17) /* timer mode field, bits 18:17 */
+#define NS_PER_SECOND 1000000000ULL
+#define MAX_ONESHOT_TICKS 0xffffffffULL
 #define TIMER_DIVIDE_BY_1 0xb
 #define CALIBRATION_TICKS 0x10000000u
 #define CALIBRATION_NS 10000000ULL /* 10 ms of TSC time */
 
 static volatile u32 *lapic;
 static u64 timer_hz;
+static bool tsc_deadline_mode; /* IA32_TSC_DEADLINE instead of a count */
 
 static u32 lapic_read(u32 reg) { return lapic[reg / 4]; }
 static void lapic_write(u32 reg, u32 value) { lapic[reg / 4] = value; }
@@ -80,21 +84,39 @@ bool lapic_init(void)
 		lapic = NULL;
 		return false;
 	}
-	pr_info("lapic: id %u, timer %llu.%03llu MHz (one-shot, preempts guests for virtual timers)",
+	/* TSC-deadline mode (SDM 11.5.4.1) needs no conversion to bus ticks
+	 * and no counter range: the deadline is the TSC value itself. */
+	tsc_deadline_mode = cpu_features.tsc_deadline;
+	if (tsc_deadline_mode) {
+		lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | LAPIC_TIMER_VECTOR);
+		asm volatile("mfence" ::: "memory"); /* the LVT mode before any WRMSR (11.5.4.1) */
+	}
+	pr_info("lapic: id %u, timer %llu.%03llu MHz (%s, preempts guests for virtual timers)",
 		lapic_read(LAPIC_ID) >> 24, (unsigned long long)(timer_hz / 1000000),
-		(unsigned long long)(timer_hz / 1000 % 1000));
+		(unsigned long long)(timer_hz / 1000 % 1000), tsc_deadline_mode ? "TSC-deadline" : "one-shot");
 	return true;
+}
+
+/* ns * hz / 10^9 without overflow for long timeouts (and without a 128-bit
+ * division, which would need libgcc): whole seconds, then the rest. */
+static u64 ns_to_ticks(u64 ns, u64 hz)
+{
+	return ns / NS_PER_SECOND * hz + ns % NS_PER_SECOND * hz / NS_PER_SECOND;
 }
 
 void lapic_timer_oneshot(u64 ns)
 {
 	if (!lapic)
 		return;
+	if (tsc_deadline_mode) {
+		wrmsr(MSR_IA32_TSC_DEADLINE, ns ? rdtsc() + MAX(ns_to_ticks(ns, tsc_hz), 1) : 0);
+		return;
+	}
 	if (!ns) {
 		lapic_write(LAPIC_TIMER_INITIAL, 0);
 		return;
 	}
-	u64 ticks = ns * timer_hz / 1000000000ULL;
+	u64 ticks = ns_to_ticks(ns, timer_hz);
 	lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR); /* one-shot, unmasked */
-	lapic_write(LAPIC_TIMER_INITIAL, (u32)MIN(MAX(ticks, 1), 0xffffffffULL));
+	lapic_write(LAPIC_TIMER_INITIAL, (u32)MIN(MAX(ticks, 1), MAX_ONESHOT_TICKS));
 }

@@ -1,8 +1,9 @@
 /*
- * ACPI tables for guests (ACPI 6.4 chapter 5): RSDP, XSDT, FADT, FACS and a
- * DSDT compiled from acpi/dsdt.asl. No MADT yet: guests take interrupts
- * through the 8259 pair. The fixed hardware the FADT describes is modelled
- * by vmm/dev/acpi_pm.c at the ports below.
+ * ACPI tables for guests (ACPI 6.4 chapter 5): RSDP, XSDT, FADT, FACS, a
+ * MADT (a local APIC per vCPU, one I/O APIC, the PC's interrupt overrides,
+ * the dual 8259 still present) and a DSDT compiled from acpi/dsdt.asl. The
+ * fixed hardware the FADT describes is modelled by vmm/dev/acpi_pm.c at the
+ * ports below.
  */
 #pragma once
 #include "lib/types.h"
@@ -119,6 +120,7 @@ _Static_assert(__builtin_offsetof(struct acpi_fadt, hypervisor_vendor_identity) 
 	       "FADT hypervisor vendor identity at 268");
 
 #define ACPI_FADT_REVISION 6
+#define ACPI_MADT_REVISION 5 /* ACPI 6.4 section 5.2.12 */
 #define ACPI_FADT_MINOR_VERSION 4 /* ACPI 6.4 */
 
 /* FADT Preferred_PM_Profile (table 5.9). */
@@ -172,12 +174,27 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "FACS is 64 bytes");
 #define ACPI_XSDT_REVISION 1
 #define ACPI_TABLE_ALIGN 8
 
+/* xAPIC IDs are 8 bits and 0xff is the broadcast ID (and, in the MADT, the
+ * "all processors" UID), so at most 255 CPUs have a Processor Local APIC
+ * structure. */
+#define ACPI_GUEST_MAX_CPUS 255
+#define ACPI_GUEST_APIC_ALIGN 0x1000 /* an APIC's MMIO page */
+
+/* The machine the MADT describes. */
+struct acpi_guest_config {
+	unsigned cpu_count;  /* 1..ACPI_GUEST_MAX_CPUS; CPU i has APIC ID and UID i */
+	u64 local_apic_gpa;  /* 4 KiB aligned, below 4 GiB */
+	u64 io_apic_gpa;     /* 4 KiB aligned, below 4 GiB; GSIs from 0 */
+	u8 io_apic_id;
+};
+
 /*
- * Writes RSDP, XSDT, FADT, FACS and DSDT into 'area', which the guest sees
- * at guest-physical 'area_gpa' (below 4 GiB: the FADT has 32-bit pointers).
- * Bytes of the area not used by a table are zeroed. On success returns 0
- * and the RSDP's guest-physical address (16-byte aligned) in *rsdp_gpa; on
- * failure returns -1 and a message in err.
+ * Writes RSDP, XSDT, FADT, FACS, MADT and DSDT into 'area', which the guest
+ * sees at guest-physical 'area_gpa' (below 4 GiB: the FADT has 32-bit
+ * pointers); the MADT describes 'cfg'. Bytes of the area not used by a table
+ * are zeroed. On success returns 0 and the RSDP's guest-physical address
+ * (16-byte aligned) in *rsdp_gpa; on failure (including a 'cfg' the MADT
+ * cannot describe) returns -1 and a message in err.
  */
-int acpi_guest_build(u8 *area, u64 area_gpa, size_t area_size, u64 *rsdp_gpa, char *err,
-		     size_t err_len);
+int acpi_guest_build(u8 *area, u64 area_gpa, size_t area_size, const struct acpi_guest_config *cfg,
+		     u64 *rsdp_gpa, char *err, size_t err_len);

@@ -44,6 +44,7 @@
 #define L7_ECX_SGX_LC BIT(30)
 /* Extended leaves */
 #define L80000001_ECX_SVM BIT(2)
+#define L80000001_ECX_EXT_APIC_SPACE BIT(3)
 #define L80000001_ECX_IBS BIT(10)
 #define L80000001_ECX_SKINIT BIT(12)
 #define L80000001_ECX_WDT BIT(13)
@@ -83,12 +84,15 @@ static struct cpuid_result leaf1(struct cpuid_result r, const struct cpuid_guest
 {
 	r.ecx &= ~(L1_ECX_MONITOR | L1_ECX_DS_CPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST |
 		   L1_ECX_TM2 | L1_ECX_SDBG | L1_ECX_XTPR | L1_ECX_PDCM | L1_ECX_DCA |
-		   L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE | L1_ECX_OSXSAVE);
-	r.ecx |= L1_ECX_HYPERVISOR | (info->guest_osxsave ? L1_ECX_OSXSAVE : 0);
-	/* No local APIC model yet: do not advertise one. Machine checks are the
-	 * host's business: no MCG/MCi MSRs for the guest. */
-	r.edx &= ~(L1_EDX_APIC | L1_EDX_ACPI | L1_EDX_DS | L1_EDX_HTT | L1_EDX_TM | L1_EDX_PBE |
-		   L1_EDX_MCE | L1_EDX_MCA);
+		   L1_ECX_OSXSAVE);
+	/* The local APIC is Presidio's model (vmm/dev/lapic.c), whatever the host
+	 * has: xAPIC, x2APIC and the TSC-deadline timer. */
+	r.ecx |= L1_ECX_HYPERVISOR | L1_ECX_X2APIC | L1_ECX_TSC_DEADLINE |
+		 (info->guest_osxsave ? L1_ECX_OSXSAVE : 0);
+	r.edx |= L1_EDX_APIC;
+	/* Machine checks are the host's business: no MCG/MCi MSRs for the guest. */
+	r.edx &= ~(L1_EDX_ACPI | L1_EDX_DS | L1_EDX_HTT | L1_EDX_TM | L1_EDX_PBE | L1_EDX_MCE |
+		   L1_EDX_MCA);
 	r.ebx = (r.ebx & L1_EBX_LOW_MASK) | (1u << L1_EBX_LOGICAL_COUNT_SHIFT) |
 		(info->vcpu_id << L1_EBX_APIC_ID_SHIFT);
 	return r;
@@ -104,6 +108,7 @@ static struct cpuid_result hypervisor_leaf(u32 leaf, const struct cpuid_guest_in
 		r.edx = signature_word(8);
 	} else if (leaf == CPUID_HYPERVISOR_TIMING) {
 		r.eax = info->tsc_khz;
+		r.ebx = CPUID_APIC_BUS_KHZ;
 	}
 	return r;
 }
@@ -151,7 +156,7 @@ struct cpuid_result cpuid_filter(u32 leaf, u32 subleaf, struct cpuid_result r,
 		}
 		return r;
 	case LEAF_EXT_FEATURES:
-		r.ecx &= ~(L80000001_ECX_SVM | L80000001_ECX_IBS | L80000001_ECX_SKINIT |
+		r.ecx &= ~(L80000001_ECX_SVM | L80000001_ECX_EXT_APIC_SPACE | L80000001_ECX_IBS | L80000001_ECX_SKINIT |
 			   L80000001_ECX_WDT | L80000001_ECX_LWP | L80000001_ECX_PERFCTR_CORE |
 			   L80000001_ECX_PERFCTR_NB | L80000001_ECX_PERFCTR_LLC | L80000001_ECX_MONITORX);
 		r.edx &= ~L80000001_EDX_RDTSCP; /* TSC_AUX is not virtualized */

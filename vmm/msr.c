@@ -3,6 +3,7 @@
  * SYSCALL/SYSENTER) never exit; these are the ones that do.
  */
 #include "vmm/msr.h"
+#include "vmm/apic.h"
 #include "vmm/backend.h"
 #include "vmm/vm.h"
 #include "arch/x86/cpu.h"
@@ -10,7 +11,6 @@
 
 #define MSR_TSC 0x10
 #define MSR_PLATFORM_ID 0x17
-#define MSR_APIC_BASE 0x1b
 #define MSR_FEATURE_CONTROL 0x3a
 #define MSR_BIOS_SIGN_ID 0x8b
 #define MSR_MTRR_CAP 0xfe
@@ -31,9 +31,6 @@
 #define MSR_AMD_NB_CFG 0xc001001f
 #define MSR_AMD_DE_CFG 0xc0011029
 
-#define APIC_BASE_DEFAULT 0xfee00000ULL
-#define APIC_BASE_BSP BIT(8)
-#define APIC_BASE_ENABLE BIT(11)
 #define FEATURE_CONTROL_LOCKED BIT(0)
 #define MTRR_CAP_VALUE (8 | BIT(8) | BIT(10)) /* 8 variable ranges, fixed ranges, WC */
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
@@ -86,6 +83,9 @@ int msr_guest_read(struct vcpu *v, u32 index, u64 *value)
 {
 	struct vcpu_sregs s;
 	int fixed = fixed_mtrr_index(index);
+	int apic = vcpu_apic_msr_read(v, index, value);
+	if (apic <= 0)
+		return apic < 0 ? denied(v, false, index, 0) : 0;
 	switch (index) {
 	case MSR_TSC: *value = rdtsc() + v->tsc_offset; return 0;
 	case MSR_PLATFORM_ID: *value = 0; return 0;
@@ -97,9 +97,6 @@ int msr_guest_read(struct vcpu *v, u32 index, u64 *value)
 	case MSR_AMD_NB_CFG:
 	case MSR_AMD_DE_CFG:
 		*value = 0;
-		return 0;
-	case MSR_APIC_BASE:
-		*value = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
 		return 0;
 	case MSR_FEATURE_CONTROL: *value = FEATURE_CONTROL_LOCKED; return 0;
 	case MSR_BIOS_SIGN_ID: *value = 0; return 0;
@@ -129,6 +126,9 @@ int msr_guest_write(struct vcpu *v, u32 index, u64 value)
 {
 	struct vcpu_sregs s;
 	int fixed = fixed_mtrr_index(index);
+	int apic = vcpu_apic_msr_write(v, index, value);
+	if (apic <= 0)
+		return apic < 0 ? denied(v, true, index, value) : 0;
 	switch (index) {
 	case MSR_TSC:
 		v->tsc_offset = value - rdtsc();

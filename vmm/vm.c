@@ -9,6 +9,9 @@
 #include "vmm/dev/pci_host.h"
 #include "vmm/dev/acpi_pm.h"
 #include "vmm/acpi_guest.h"
+#include "vmm/dev/lapic.h"
+#include "vmm/dev/ioapic.h"
+#include "vmm/apic.h"
 #include "vmm/guest_mem.h"
 #include "drivers/cmos.h"
 #include "vmm/irq.h"
@@ -154,7 +157,14 @@ static int setup_acpi(struct vm *vm, char *err, size_t len)
 		ksnprintf(err, len, "no RAM for the ACPI tables at 0x%llx", ACPI_TABLES_GPA);
 		return -1;
 	}
-	return acpi_guest_build(area, ACPI_TABLES_GPA, ACPI_TABLES_SIZE, &vm->acpi_rsdp_gpa, err, len);
+	return acpi_guest_build(area, ACPI_TABLES_GPA, ACPI_TABLES_SIZE,
+				&(const struct acpi_guest_config){
+					.cpu_count = 1 /* one vCPU today */,
+					.local_apic_gpa = LAPIC_DEFAULT_BASE,
+					.io_apic_gpa = IOAPIC_DEFAULT_BASE,
+					.io_apic_id = IOAPIC_GUEST_ID,
+				},
+				&vm->acpi_rsdp_gpa, err, len);
 }
 
 static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, size_t len)
@@ -166,7 +176,7 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, 
 	vm->pic = i8259_create(vm);
 	if (setup_acpi(vm, err, len))
 		return -1;
-	if (!vm->pic || !i8254_create(vm) || !create_rtc(vm) || !pc_misc_create(vm) || !pci_host_create(vm) ||
+	if (!vm->pic || vm_apic_create(vm) || !i8254_create(vm) || !create_rtc(vm) || !pc_misc_create(vm) || !pci_host_create(vm) ||
 	    !acpi_pm_create(vm) ||
 	    uart16550_create(vm, COM1_BASE, cfg->raw_console) || pc_ports_create(vm) ||
 	    (cfg->debug_exit && debug_exit_create(vm, DEBUG_EXIT_PORT)) ||
@@ -188,6 +198,10 @@ static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, char *err, siz
 	v->id = 0;
 	vm->vcpu[vm->vcpu_count++] = v;
 	msr_vcpu_reset(v);
+	if (vcpu_apic_create(v)) {
+		ksnprintf(err, len, "out of memory for the local APIC");
+		return -1;
+	}
 	if (backend->vcpu_create(v, err, len))
 		return -1;
 	struct vcpu_sregs sregs;
@@ -244,20 +258,9 @@ void vm_destroy(struct vm *vm)
 	kfree(vm);
 }
 
-void vm_set_irq(struct vm *vm, unsigned gsi, bool level)
-{
-	if (vm->pic && gsi < I8259_IRQ_COUNT)
-		i8259_set_irq(vm->pic, gsi, level);
-}
-
-static bool pic_pending(struct vcpu *v)
-{
-	return v->id == 0 && v->vm->pic && i8259_has_interrupt(v->vm->pic);
-}
-
 bool vcpu_interrupt_pending(struct vcpu *v)
 {
-	return v->interrupt_pending || pic_pending(v);
+	return v->interrupt_pending || vcpu_apic_has_interrupt(v);
 }
 
 /* Makes the host's one-shot timer fire at the earliest virtual deadline,
@@ -301,7 +304,7 @@ static void deliver_events(struct vcpu *v)
 			vector = v->interrupt_vector;
 			v->interrupt_pending = false;
 		} else {
-			vector = (u8)i8259_acknowledge(v->vm->pic); /* the INTA cycle */
+			vector = vcpu_apic_acknowledge(v); /* the INTA cycle */
 		}
 		backend->inject_event(v, EVENT_EXTERNAL_INTERRUPT, vector, false, 0);
 		if (v->window_requested) {

@@ -19,6 +19,8 @@ enum vm_state {
 };
 
 struct i8259;
+struct ioapic;
+struct vcpu_apic;
 
 struct vm_stats {
 	u64 exits[EXIT_REASON_COUNT];
@@ -40,6 +42,7 @@ struct vcpu {
 	u8 interrupt_vector;
 	bool window_requested;
 	u64 armed_deadline;    /* what the host one-shot timer is set for */
+	struct vcpu_apic *apic; /* the local APIC (vmm/apic.c) */
 	/* MSR state the backend does not hold. */
 	u64 tsc_offset;
 	u64 msr_misc_enable;
@@ -70,6 +73,8 @@ struct vm {
 	void *device_state[16]; /* from vm_device_alloc, freed with the VM */
 	unsigned device_count;
 	struct i8259 *pic;     /* interrupt controllers the run loop asks (NULL: none) */
+	struct ioapic *ioapic;
+	unsigned apic_reports; /* rate-limits APIC diagnostics */
 	u64 acpi_rsdp_gpa;     /* the guest's ACPI tables (0: none) */
 	u64 time_base_tsc;     /* guest time 0 (vmm/vtime.c) */
 	u64 ns_per_tick;       /* 32.32 fixed point */

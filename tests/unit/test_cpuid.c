@@ -101,6 +101,7 @@
 #define APM81_ECX_LAHF_SAHF B(0)
 #define APM81_ECX_CMP_LEGACY B(1)
 #define APM81_ECX_SVM B(2)
+#define APM81_ECX_EXT_APIC_SPACE B(3) /* APIC registers 0x400+: not in the model */
 #define APM81_ECX_ABM B(5)         /* LZCNT */
 #define APM81_ECX_SSE4A B(6)
 #define APM81_ECX_3DNOW_PREFETCH B(8) /* PREFETCHW */
@@ -157,9 +158,11 @@ static struct cpuid_result filter(u32 leaf, u32 subleaf, struct cpuid_result hos
 			SDM1_EDX_PGE | SDM1_EDX_CMOV | SDM1_EDX_PAT | SDM1_EDX_PSE36 |              \
 			SDM1_EDX_CLFSH | SDM1_EDX_MMX | SDM1_EDX_FXSR | SDM1_EDX_SSE |             \
 			SDM1_EDX_SSE2)
-#define LEAF1_ECX_HIDDEN (SDM1_ECX_VMX | SDM1_ECX_SMX | SDM1_ECX_MONITOR | SDM1_ECX_X2APIC | \
-			  SDM1_ECX_TSC_DEADLINE)
-#define LEAF1_EDX_HIDDEN (SDM1_EDX_APIC | SDM1_EDX_HTT)
+#define LEAF1_ECX_HIDDEN (SDM1_ECX_VMX | SDM1_ECX_SMX | SDM1_ECX_MONITOR)
+#define LEAF1_EDX_HIDDEN SDM1_EDX_HTT
+/* The local APIC is Presidio's model: advertised whatever the host has. */
+#define LEAF1_ECX_VIRTUAL_APIC (SDM1_ECX_X2APIC | SDM1_ECX_TSC_DEADLINE)
+#define LEAF1_EDX_VIRTUAL_APIC SDM1_EDX_APIC
 
 /* Checks leaf 1 for one host input and guest state. */
 static void check_leaf1(struct cpuid_result host, u32 vcpu_id, bool osxsave)
@@ -170,7 +173,8 @@ static void check_leaf1(struct cpuid_result host, u32 vcpu_id, bool osxsave)
 	assert_int_equal(g.eax, host.eax);
 	/* ECX */
 	assert_clear(g.ecx, LEAF1_ECX_HIDDEN);
-	assert_set(g.ecx, SDM1_ECX_HYPERVISOR);
+	assert_set(g.ecx, SDM1_ECX_HYPERVISOR | LEAF1_ECX_VIRTUAL_APIC);
+	assert_set(g.edx, LEAF1_EDX_VIRTUAL_APIC);
 	assert_int_equal(!!(g.ecx & SDM1_ECX_OSXSAVE), osxsave);
 	assert_int_equal(g.ecx & LEAF1_ECX_KEPT, host.ecx & LEAF1_ECX_KEPT);
 	/* EDX */
@@ -202,11 +206,12 @@ static void test_leaf1_all_zeros(void **state)
 	struct cpuid_guest_info info = { .vcpu_id = 3, .guest_osxsave = true };
 	struct cpuid_result g = filter(1, 0, zeros, &info);
 	/* nothing appears from nowhere but the hypervisor bit, OSXSAVE as the
-	 * guest set it, and the topology fields */
-	assert_regs(g, 0, 0x03010000u, SDM1_ECX_HYPERVISOR | SDM1_ECX_OSXSAVE, 0);
+	 * guest set it, the local APIC model's bits and the topology fields */
+	assert_regs(g, 0, 0x03010000u, SDM1_ECX_HYPERVISOR | SDM1_ECX_OSXSAVE | LEAF1_ECX_VIRTUAL_APIC,
+		    LEAF1_EDX_VIRTUAL_APIC);
 	info.guest_osxsave = false;
 	g = filter(1, 0, zeros, &info);
-	assert_regs(g, 0, 0x03010000u, SDM1_ECX_HYPERVISOR, 0);
+	assert_regs(g, 0, 0x03010000u, SDM1_ECX_HYPERVISOR | LEAF1_ECX_VIRTUAL_APIC, LEAF1_EDX_VIRTUAL_APIC);
 }
 
 static void test_leaf1_osxsave_mirrors_guest(void **state)
@@ -242,14 +247,16 @@ static void test_leaf1_real_parts(void **state)
 	assert_set(intel_skylake_leaf1.ecx, SDM1_ECX_VMX);
 	struct cpuid_guest_info info = { .vcpu_id = 2, .guest_osxsave = true };
 	struct cpuid_result g = filter(1, 0, intel_skylake_leaf1, &info);
-	assert_clear(g.ecx, SDM1_ECX_VMX | SDM1_ECX_MONITOR | SDM1_ECX_TSC_DEADLINE);
+	assert_clear(g.ecx, SDM1_ECX_VMX | SDM1_ECX_MONITOR);
+	assert_set(g.ecx, SDM1_ECX_TSC_DEADLINE); /* the model's timer, not the host's */
 	assert_set(g.ecx, SDM1_ECX_SSE42 | SDM1_ECX_AVX | SDM1_ECX_RDRAND | SDM1_ECX_XSAVE);
 	assert_set(g.edx, SDM1_EDX_SSE2 | SDM1_EDX_PAE | SDM1_EDX_TSC | SDM1_EDX_MSR);
 	assert_int_equal(g.ebx, 0x02010800u); /* APIC ID 2, 1 logical, 64-byte CLFLUSH */
 	/* Zen 2: host EBX 0x0b400800 (APIC ID 11, 64 logical) -> vCPU 0, one logical */
 	g = filter(1, 0, amd_zen2_leaf1, &info0);
 	assert_int_equal(g.ebx, 0x00010800u);
-	assert_clear(g.edx, SDM1_EDX_HTT | SDM1_EDX_APIC);
+	assert_clear(g.edx, SDM1_EDX_HTT);
+	assert_set(g.edx, SDM1_EDX_APIC);
 }
 
 /* Leaves that are all zero whatever the host says. */
@@ -356,7 +363,7 @@ static void check_ext1(struct cpuid_result host)
 	assert_int_equal(g.eax, host.eax);
 	assert_int_equal(g.ebx, host.ebx);
 	assert_clear(g.ecx, APM81_ECX_SVM | APM81_ECX_SKINIT | APM81_ECX_PERFCTR_CORE |
-			    APM81_ECX_PERFCTR_NB);
+			    APM81_ECX_PERFCTR_NB | APM81_ECX_EXT_APIC_SPACE);
 	/* MONITORX/MWAITX: the MONITOR/MWAIT intercepts cover them (APM vol. 2,
 	 * table B-1, intercept vector 4 bits 10-12) and Presidio answers those
 	 * with #UD, so they must be hidden like leaf 1 MONITOR. */
@@ -446,7 +453,8 @@ static void test_hypervisor_timing_leaf(void **state)
 		struct cpuid_guest_info info = { .vcpu_id = 1, .tsc_khz = khz[i] };
 		/* host values for this leaf are whatever the CPU answers for an
 		 * unknown leaf: none of them may leak */
-		assert_regs(filter(0x40000010, 0, all_ones, &info), khz[i], 0, 0, 0);
+		/* EBX: the local APIC timer's 1 GHz input clock in kHz */
+		assert_regs(filter(0x40000010, 0, all_ones, &info), khz[i], 1000000, 0, 0);
 	}
 }
 

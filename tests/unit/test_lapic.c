@@ -545,6 +545,46 @@ static void test_error_lvt(void **state)
 	assert_int_equal(vlapic_pending_vector(&apic), 0xfe);
 }
 
+/* SDM 11.6.2.1-11.6.2.2 (physical, flat and cluster logical), 11.12.9-10
+ * (x2APIC IDs and logical IDs). The APIC under test has ID 3. */
+static void test_destination_matching(void **state)
+{
+	/* physical xAPIC: the ID or the 0xff broadcast */
+	assert_true(vlapic_matches(&apic, 3, false));
+	assert_false(vlapic_matches(&apic, 2, false));
+	assert_false(vlapic_matches(&apic, 0x13, false));
+	assert_true(vlapic_matches(&apic, 0xff, false));
+	/* flat logical: LDR bit 2, any overlap */
+	wr(0xd0, 0x04000000);
+	assert_true(vlapic_matches(&apic, 0x04, true));
+	assert_true(vlapic_matches(&apic, 0x0c, true));
+	assert_false(vlapic_matches(&apic, 0x01, true));
+	assert_true(vlapic_matches(&apic, 0xff, true));
+	/* cluster logical (DFR model 0): cluster 2, member bit 0 */
+	wr(0xe0, 0x0fffffff);
+	wr(0xd0, 0x21000000);
+	assert_true(vlapic_matches(&apic, 0x21, true));
+	assert_true(vlapic_matches(&apic, 0x23, true));
+	assert_false(vlapic_matches(&apic, 0x11, true));
+	assert_false(vlapic_matches(&apic, 0x22, true));
+	/* a changed xAPIC ID register is what physical mode compares */
+	wr(0x20, 0x05000000);
+	assert_true(vlapic_matches(&apic, 5, false));
+	assert_false(vlapic_matches(&apic, 3, false));
+	/* x2APIC: 32-bit initial ID; logical ID = cluster (ID >> 4) : bit (ID & 15) */
+	assert_int_equal(vlapic_set_base(&apic, 0xfee00000 | APIC_BASE_EN | APIC_BASE_EXTD), 0);
+	assert_true(vlapic_matches(&apic, 3, false));
+	assert_false(vlapic_matches(&apic, 0x103, false));
+	assert_true(vlapic_matches(&apic, 0xffffffffu, false));
+	assert_true(vlapic_matches(&apic, 0x00000008, true));
+	assert_false(vlapic_matches(&apic, 0x00010008, true));
+	assert_false(vlapic_matches(&apic, 0x00000007, true));
+	/* a disabled APIC takes no messages at all */
+	assert_int_equal(vlapic_set_base(&apic, 0xfee00000), 0);
+	assert_false(vlapic_matches(&apic, 3, false));
+	assert_false(vlapic_matches(&apic, 0xff, false));
+}
+
 #define LAPIC_TEST(name) cmocka_unit_test_setup(name, setup)
 
 int main(void)
@@ -567,6 +607,7 @@ int main(void)
 		LAPIC_TEST(test_timer_periodic),
 		LAPIC_TEST(test_tsc_deadline),
 		LAPIC_TEST(test_error_lvt),
+		LAPIC_TEST(test_destination_matching),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

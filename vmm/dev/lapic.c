@@ -123,6 +123,47 @@ static u32 vlapic_apr(const struct vlapic *lapic)
 	return MAX(tpr_class, MAX(irr_class, isr_class));
 }
 
+/* --- destination matching (SDM 11.6.2, 11.12.9) --- */
+
+#define APIC_DFR_MODEL_SHIFT 28
+#define APIC_DFR_MODEL_FLAT 0xfu
+#define XAPIC_CLUSTER_SHIFT 4
+#define XAPIC_CLUSTER_BITS 0xfu
+#define X2APIC_CLUSTER_SHIFT 16
+#define X2APIC_CLUSTER_BITS 0xffffu
+
+static bool xapic_logical_match(const struct vlapic *lapic, u8 destination)
+{
+	u8 ldr = (u8)(lapic->ldr >> APIC_ID_SHIFT);
+
+	if (destination == APIC_XAPIC_BROADCAST)
+		return true;
+	if ((lapic->dfr >> APIC_DFR_MODEL_SHIFT) == APIC_DFR_MODEL_FLAT)
+		return (ldr & destination) != 0;
+	return (ldr >> XAPIC_CLUSTER_SHIFT) == (destination >> XAPIC_CLUSTER_SHIFT) &&
+	       (ldr & destination & XAPIC_CLUSTER_BITS) != 0;
+}
+
+bool vlapic_matches(const struct vlapic *lapic, u32 destination, bool logical)
+{
+	switch (vlapic_mode(lapic)) {
+	case VLAPIC_XAPIC:
+		if (logical)
+			return xapic_logical_match(lapic, (u8)destination);
+		return (u8)destination == APIC_XAPIC_BROADCAST ||
+		       (u8)destination == lapic->id >> APIC_ID_SHIFT;
+	case VLAPIC_X2APIC:
+		if (destination == APIC_X2APIC_BROADCAST)
+			return true;
+		if (logical)
+			return (destination >> X2APIC_CLUSTER_SHIFT) == (lapic->ldr >> X2APIC_CLUSTER_SHIFT) &&
+			       (destination & lapic->ldr & X2APIC_CLUSTER_BITS) != 0;
+		return destination == lapic->initial_id;
+	default:
+		return false;
+	}
+}
+
 /* --- interrupt acceptance, INTA, EOI --- */
 
 static void set_irr(struct vlapic *lapic, u8 vector, bool level)

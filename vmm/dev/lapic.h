@@ -65,6 +65,9 @@
 #define APIC_MAX_LVT 5
 #define APIC_LVR_VALUE (APIC_VERSION | (APIC_MAX_LVT << 16))
 
+#define APIC_XAPIC_BROADCAST 0xffu
+#define APIC_X2APIC_BROADCAST 0xffffffffu
+
 /* Spurious-interrupt vector register */
 #define APIC_SPIV_VECTOR 0xffu
 #define APIC_SPIV_APIC_ENABLED BIT(8)
@@ -72,7 +75,8 @@
 
 /* LVT bits (SDM Figure 11-8) */
 #define APIC_LVT_VECTOR 0xffu
-#define APIC_LVT_DM_MASK (7u << 8)
+#define APIC_LVT_DM_SHIFT 8
+#define APIC_LVT_DM_MASK (7u << APIC_LVT_DM_SHIFT)
 #define APIC_LVT_DELIVERY_STATUS BIT(12)
 #define APIC_LVT_POLARITY BIT(13)
 #define APIC_LVT_REMOTE_IRR BIT(14)
@@ -209,6 +213,13 @@ int vlapic_pending_vector(struct vlapic *lapic);
 /* The CPU took the vector (INTA): IRR -> ISR. */
 void vlapic_acknowledge(struct vlapic *lapic, u8 vector);
 u32 vlapic_ppr(const struct vlapic *lapic);
+
+/* Does an interrupt message for 'destination' (physical or logical, as the
+ * I/O APIC or an ICR sends it) reach this APIC? xAPIC: 8-bit IDs, 0xff is
+ * a broadcast, logical uses the flat or cluster model of the DFR; x2APIC:
+ * 32-bit IDs, 0xffffffff broadcast, logical = cluster in bits 31:16 and a
+ * bitmap in bits 15:0. A disabled APIC matches nothing. */
+bool vlapic_matches(const struct vlapic *lapic, u32 destination, bool logical);
 
 /* The armed deadline passed (now_ns >= deadline); early calls re-arm. */
 void vlapic_timer_fire(struct vlapic *lapic, u64 now_ns);

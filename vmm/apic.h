@@ -1,0 +1,38 @@
+/*
+ * The VM's APIC wiring: one local APIC model per vCPU (vmm/dev/lapic.c) on
+ * the xAPIC page and the x2APIC MSRs, one I/O APIC (vmm/dev/ioapic.c), and
+ * the routing between them, the 8259 pair and the vCPUs:
+ *
+ *   device -> vm_set_irq(gsi) -> 8259 IRQ (gsi < 16) -> LINT0 (ExtINT) -> vCPU 0
+ *                             -> I/O APIC pin (ISA IRQ 0 on pin 2) -> local APICs
+ *
+ * The run loop asks vcpu_apic_has_interrupt()/vcpu_apic_acknowledge() what to
+ * inject; the models never see the backend.
+ */
+#pragma once
+#include "lib/types.h"
+
+struct vm;
+struct vcpu;
+
+/* The I/O APIC pin an ISA IRQ arrives on (the MADT's interrupt source
+ * override moves IRQ 0 to pin 2, as on every PC chipset). */
+#define IOAPIC_PIN_PIT 2
+/* The I/O APIC's ID register and MADT entry. */
+#define IOAPIC_GUEST_ID 0
+
+int vm_apic_create(struct vm *vm);
+int vcpu_apic_create(struct vcpu *v);
+
+/* Is an external interrupt waiting for this vCPU: an 8259 interrupt through
+ * LINT0 in ExtINT mode (or with the local APIC disabled), which goes first,
+ * or a local APIC vector that beats the processor priority? */
+bool vcpu_apic_has_interrupt(struct vcpu *v);
+/* The vCPU takes that vector (the INTA cycle); returns the vector to
+ * inject (the 8259 may answer with its spurious vector). */
+u8 vcpu_apic_acknowledge(struct vcpu *v);
+
+/* IA32_APIC_BASE, IA32_TSC_DEADLINE and 0x800-0x8ff. Returns 1 if the MSR
+ * is not an APIC one, 0 on success, -1 for #GP. */
+int vcpu_apic_msr_read(struct vcpu *v, u32 msr, u64 *value);
+int vcpu_apic_msr_write(struct vcpu *v, u32 msr, u64 value);
