@@ -63,14 +63,22 @@ static void check_immediate_delivery(void)
 	uint32_t next;
 	irq_clear();
 	sti();
-	if (testdev_irq_via_lapic())
+	switch (testdev_irq_mode()) {
+	case IRQ_VIA_X2APIC:
+		asm volatile("wrmsr\n1:\n\tmovl $1b, %0"
+			     : "=r"(next) : "c"(MSR_X2APIC_SELF_IPI), "a"(VECTOR_IMMEDIATE), "d"(0) : "memory");
+		break;
+	case IRQ_VIA_XAPIC:
 		asm volatile("movl %1, (%2)\n1:\n\tmovl $1b, %0"
 			     : "=r"(next)
 			     : "r"(LAPIC_ICR_SELF | LAPIC_ICR_ASSERT | VECTOR_IMMEDIATE), "r"(LAPIC_ICR_LOW)
 			     : "memory");
-	else
+		break;
+	default:
 		asm volatile("outb %b1, %w2\n1:\n\tmovl $1b, %0"
 			     : "=r"(next) : "a"(VECTOR_IMMEDIATE), "Nd"(TESTDEV_IRQ_PORT) : "memory");
+		break;
+	}
 	cli();
 	expect_interrupt("interrupt delivered right after the request with if=1", VECTOR_IMMEDIATE, next);
 	check(irq.count == 1 && (irq.eflags & EFLAGS_IF), "interrupted context had if=1",

@@ -35,6 +35,25 @@
 #define APIC_BASE_ADDRESS_MASK 0xfffff000u
 #define APIC_BASE_DEFAULT 0xfee00000u
 #define APIC_BASE_BSP (1u << 8)
+#define APIC_BASE_EXTD (1u << 10)
+#define APIC_BASE_ENABLE (1u << 11)
+/* x2APIC MSRs (SDM Vol. 3A table 11-6) and the xAPIC registers they mirror */
+#define MSR_X2APIC_ID 0x802
+#define MSR_X2APIC_VERSION 0x803
+#define MSR_X2APIC_TPR 0x808
+#define MSR_X2APIC_EOI 0x80b
+#define MSR_X2APIC_LDR 0x80d
+#define XAPIC_VERSION_PA 0xfee00030u
+#define XAPIC_SVR_PA 0xfee000f0u
+#define XAPIC_LVT0_PA 0xfee00350u
+#define XAPIC_SVR_ENABLED_SPURIOUS_FF 0x1ffu
+#define XAPIC_LVT_EXTINT (7u << 8)
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_EBX_APIC_ID_SHIFT 24
+#define X2APIC_CLUSTER_SHIFT 4
+#define X2APIC_LDR_CLUSTER_SHIFT 16
+#define X2APIC_CLUSTER_MEMBER_MASK 0xfu
+#define TPR_TEST_VALUE 0x20
 #define GP_ERROR_CODE 0
 
 const char guest_name[] = "msr";
@@ -178,6 +197,43 @@ static void restore_segment_bases(void)
 	asm volatile("movw %w0, %%fs\n\tmovw %w0, %%gs" : : "r"(SEL_DATA32));
 }
 
+/* x2APIC mode (SDM 11.12): the registers as MSRs, the ID from CPUID, the
+ * logical ID derived from it (11.12.10.2), write-only and read-only
+ * registers, and the IA32_APIC_BASE transitions (11.12.5). */
+static void check_x2apic(void)
+{
+	struct cpuid_regs r;
+	cpuid(1, 0, &r);
+	if (!check(r.ecx & CPUID1_ECX_X2APIC, "cpuid 1 advertises x2apic", "ecx 0x%x", r.ecx))
+		return;
+	uint32_t id = r.ebx >> CPUID1_EBX_APIC_ID_SHIFT, xapic_version = read32(XAPIC_VERSION_PA);
+	uint64_t base = rdmsr(MSR_APIC_BASE), v = 0;
+	check(!rdmsr_safe(MSR_X2APIC_VERSION, &v), "x2apic msrs raise #gp in xapic mode", "read 0x%llx", v);
+	if (!wrmsr_safe(MSR_APIC_BASE, base | APIC_BASE_EXTD)) {
+		expect_no_fault("wrmsr apic_base: enable x2apic");
+		return;
+	}
+	check_u64("x2apic id msr is the cpuid initial apic id", rdmsr(MSR_X2APIC_ID), id);
+	check_u64("x2apic version msr is the xapic version register", rdmsr(MSR_X2APIC_VERSION), xapic_version);
+	check_u64("x2apic logical id derived from the id", rdmsr(MSR_X2APIC_LDR),
+		  ((id >> X2APIC_CLUSTER_SHIFT) << X2APIC_LDR_CLUSTER_SHIFT) |
+			  (1u << (id & X2APIC_CLUSTER_MEMBER_MASK)));
+	wrmsr(MSR_X2APIC_TPR, TPR_TEST_VALUE);
+	check_u64("x2apic tpr round trip", rdmsr(MSR_X2APIC_TPR), TPR_TEST_VALUE);
+	wrmsr(MSR_X2APIC_TPR, 0);
+	check(!rdmsr_safe(MSR_X2APIC_EOI, &v), "rdmsr of the write-only x2apic eoi raises #gp", "read 0x%llx", v);
+	check(!wrmsr_safe(MSR_X2APIC_EOI, 1), "non-zero x2apic eoi write raises #gp", "no fault");
+	check(!wrmsr_safe(MSR_X2APIC_ID, id + 1), "the x2apic id is read-only (#gp)", "no fault");
+	check(!wrmsr_safe(MSR_APIC_BASE, base), "x2apic straight back to xapic raises #gp", "no fault");
+	check(wrmsr_safe(MSR_APIC_BASE, base & ~(uint64_t)(APIC_BASE_EXTD | APIC_BASE_ENABLE)) &&
+		      wrmsr_safe(MSR_APIC_BASE, base),
+	      "x2apic -> disabled -> xapic", "faulted");
+	check_u32("xapic registers back on the mmio page", read32(XAPIC_VERSION_PA), xapic_version);
+	/* Disabling reset the APIC: back to the firmware's virtual wire. */
+	write32(XAPIC_SVR_PA, XAPIC_SVR_ENABLED_SPURIOUS_FF);
+	write32(XAPIC_LVT0_PA, XAPIC_LVT_EXTINT);
+}
+
 void guest_main(void)
 {
 	check_read_only();
@@ -188,4 +244,5 @@ void guest_main(void)
 	for (unsigned i = 0; i < sizeof(denied_msrs) / sizeof(denied_msrs[0]); i++)
 		check_denied(&denied_msrs[i]);
 	check_vmx_capabilities_denied();
+	check_x2apic();
 }

@@ -243,7 +243,7 @@ static void check_paging_pae(void)
 
 /* ---- 4-level paging in long mode ---- */
 
-enum long_mode_op_kind { OP_WRITE64 = 1, OP_READ64, OP_WRITE32, OP_READ32 };
+enum long_mode_op_kind { OP_WRITE64 = 1, OP_READ64, OP_WRITE32, OP_READ32, OP_WRITE_CR8, OP_READ_CR8 };
 
 struct long_mode_op {
 	uint32_t kind, pad;
@@ -351,6 +351,42 @@ static void check_long_mode(void)
 	      "long mode write sets pte.d and pml4e.a", "pte 0x%llx", pte);
 }
 
+/* CR8 is the local APIC's task priority (SDM 10.8.6.1): CR8[3:0] =
+ * TPR[7:4], visible in the xAPIC TPR register; bits 63:4 are reserved. */
+#define LAPIC_TPR_PA 0xfee00080u
+#define CR8_PRIORITY 0xb
+#define CR8_RESERVED_VALUE 0x10
+#define VECTOR_GP 13
+
+static void check_cr8(void)
+{
+	static struct long_mode_op ops[] = {
+		{ OP_WRITE_CR8, 0, 0, CR8_PRIORITY },
+		{ OP_READ_CR8, 0, 0, 0 },
+	};
+	static struct long_mode_job job;
+	job = (struct long_mode_job){ 2, (uint32_t)ops, (uint32_t)&idtr64, SEL_CODE64, SEL_CODE32, 0, 0,
+				      NO_FAULT, 0, 0 };
+	uint32_t status = long_mode_run((uint32_t)&lm_pml4, &job);
+	if (!check(status == 0, "mov to/from cr8 in 64-bit mode", "vector %u", job.fault_vector))
+		return;
+	check_u64("cr8 reads back what was written", ops[1].value, CR8_PRIORITY);
+	check_u32("cr8 is the local apic tpr (bits 7:4)", read32(LAPIC_TPR_PA), CR8_PRIORITY << 4);
+	write32(LAPIC_TPR_PA, 0x30);
+	ops[0] = (struct long_mode_op){ OP_READ_CR8, 0, 0, 0 };
+	job = (struct long_mode_job){ 1, (uint32_t)ops, (uint32_t)&idtr64, SEL_CODE64, SEL_CODE32, 0, 0,
+				      NO_FAULT, 0, 0 };
+	long_mode_run((uint32_t)&lm_pml4, &job);
+	check_u64("a tpr write shows in cr8", ops[0].value, 0x3);
+	ops[0] = (struct long_mode_op){ OP_WRITE_CR8, 0, 0, CR8_RESERVED_VALUE };
+	job = (struct long_mode_job){ 1, (uint32_t)ops, (uint32_t)&idtr64, SEL_CODE64, SEL_CODE32, 0, 0,
+				      NO_FAULT, 0, 0 };
+	status = long_mode_run((uint32_t)&lm_pml4, &job);
+	check(status == 1 && job.fault_vector == VECTOR_GP, "cr8 reserved bits raise #gp", "status %u vector %u",
+	      status, job.fault_vector);
+	write32(LAPIC_TPR_PA, 0);
+}
+
 void guest_main(void)
 {
 	scratch = testdev_scratch_base();
@@ -359,4 +395,5 @@ void guest_main(void)
 	check_paging_pse();
 	check_paging_pae();
 	check_long_mode();
+	check_cr8();
 }

@@ -26,6 +26,8 @@ OP_WRITE64		equ 1
 OP_READ64		equ 2
 OP_WRITE32		equ 3
 OP_READ32		equ 4
+OP_WRITE_CR8		equ 5
+OP_READ_CR8		equ 6
 
 CR0_PG			equ 1 << 31
 CR4_PAE			equ 1 << 5
@@ -100,6 +102,10 @@ lm_entry:
 	je .read64
 	cmp eax, OP_WRITE32
 	je .write32
+	cmp eax, OP_WRITE_CR8
+	je .write_cr8
+	cmp eax, OP_READ_CR8
+	je .read_cr8
 	mov eax, [rdx]			; OP_READ32
 	mov [rbx + OP_VALUE], rax
 	jmp .step
@@ -114,6 +120,14 @@ lm_entry:
 .write32:
 	mov eax, [rbx + OP_VALUE]
 	mov [rdx], eax
+	jmp .step
+.write_cr8:
+	mov rax, [rbx + OP_VALUE]
+	mov cr8, rax
+	jmp .step
+.read_cr8:
+	mov rax, cr8
+	mov [rbx + OP_VALUE], rax
 .step:
 	add rbx, OP_SIZE
 	dec ecx

@@ -263,3 +263,22 @@ int vcpu_apic_msr_write(struct vcpu *v, u32 msr, u64 value)
 			 (u32)(value & APIC_BASE_ADDR_MASK));
 	return r;
 }
+
+/* --- CR8 --- */
+
+#define CR8_TPR_SHIFT 4
+#define CR8_VALID 0xfULL
+
+u64 vcpu_apic_cr8(struct vcpu *v)
+{
+	return v->apic ? lapic_of(v)->tpr >> CR8_TPR_SHIFT : 0;
+}
+
+int vcpu_apic_set_cr8(struct vcpu *v, u64 value)
+{
+	if (value & ~CR8_VALID)
+		return -1;
+	if (v->apic)
+		lapic_of(v)->tpr = (u32)(value << CR8_TPR_SHIFT);
+	return 0;
+}

@@ -36,3 +36,8 @@ u8 vcpu_apic_acknowledge(struct vcpu *v);
  * is not an APIC one, 0 on success, -1 for #GP. */
 int vcpu_apic_msr_read(struct vcpu *v, u32 msr, u64 *value);
 int vcpu_apic_msr_write(struct vcpu *v, u32 msr, u64 value);
+
+/* CR8 is TPR[7:4] (SDM 10.8.6.1); writing it clears TPR[3:0]. -1 for the
+ * reserved bits 63:4 (#GP). */
+u64 vcpu_apic_cr8(struct vcpu *v);
+int vcpu_apic_set_cr8(struct vcpu *v, u64 value);

@@ -1,5 +1,6 @@
 /* Exit handlers, written once against the normalized struct vm_exit. */
 #include "vmm/vmm.h"
+#include "vmm/apic.h"
 #include "vmm/backend.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mem.h"
@@ -268,6 +269,21 @@ static enum exit_action handle_xsetbv(struct vcpu *v, const struct vm_exit *exit
 #define LMSW_BITS 0xf /* PE, MP, EM, TS */
 #define CR0_PE BIT(0)
 
+#define CR8_TPR 8
+
+/* CR8 is the local APIC's task priority (64-bit mode only, or AMD's LOCK
+ * MOV CR0 alias): MOV to/from only. */
+static enum exit_action handle_cr8(struct vcpu *v, const struct vm_exit *exit, u64 *gpr)
+{
+	if (exit->cr.type == CR_MOV_FROM) {
+		*gpr = vcpu_apic_cr8(v);
+	} else if (vcpu_apic_set_cr8(v, *gpr)) {
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return EXIT_CONTINUE;
+	}
+	return skip(v, exit);
+}
+
 static enum exit_action handle_cr_access(struct vcpu *v, const struct vm_exit *exit)
 {
 	struct vcpu_sregs s;
@@ -285,6 +301,8 @@ static enum exit_action handle_cr_access(struct vcpu *v, const struct vm_exit *e
 		gpr_index = insn.modrm_rm;
 	}
 	u64 *gpr = &v->regs.gpr[gpr_index & (GPR_COUNT - 1)];
+	if (exit->cr.cr == CR8_TPR)
+		return handle_cr8(v, exit, gpr);
 	u64 current = exit->cr.cr == 0 ? s.cr0 : exit->cr.cr == 3 ? s.cr3 : s.cr4;
 	u64 value;
 	switch (exit->cr.type) {

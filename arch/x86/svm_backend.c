@@ -181,6 +181,10 @@ static void set_intercepts(struct vmcb_control *c)
 	/* CR4 writes are checked (reserved bits such as VMXE must #GP even on
 	 * emulators that do not), and shadow paging will need them. */
 	c->intercept_cr_write = SVM_INTERCEPT_CR4;
+	/* CR8 is the local APIC's TPR, which is Presidio's model: reads and
+	 * writes go to it (V_INTR_MASKING already keeps them off the host's). */
+	c->intercept_cr_read = SVM_INTERCEPT_CR8;
+	c->intercept_cr_write |= SVM_INTERCEPT_CR8;
 	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
 			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_RSM |
 			     SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
@@ -459,9 +463,11 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 	switch (code) {
 	case SVM_EXIT_IOIO: decode_ioio(vmcb, e); break;
 	case SVM_EXIT_WRITE_CR4:
+	case SVM_EXIT_READ_CR8:
+	case SVM_EXIT_WRITE_CR8:
 		e->reason = EXIT_CR_ACCESS;
-		e->cr.cr = 4;
-		e->cr.type = CR_MOV_TO;
+		e->cr.cr = (u8)(code - (code >= SVM_EXIT_WRITE_CR0 ? SVM_EXIT_WRITE_CR0 : SVM_EXIT_READ_CR0));
+		e->cr.type = code >= SVM_EXIT_WRITE_CR0 ? CR_MOV_TO : CR_MOV_FROM;
 		e->cr.gpr = (vmcb->control.exit_info1 & SVM_CR_EXIT_GPR_VALID)
 			? (vmcb->control.exit_info1 & SVM_CR_EXIT_GPR_MASK) : CR_GPR_UNKNOWN;
 		break;

@@ -163,9 +163,12 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define SVM_EXIT_READ_CR0 0x000
 #define SVM_EXIT_WRITE_CR0 0x010
 #define SVM_EXIT_WRITE_CR4 0x014
+#define SVM_EXIT_READ_CR8 0x008
+#define SVM_EXIT_WRITE_CR8 0x018
 #define SVM_CR_EXIT_GPR_VALID BIT(63) /* EXITINFO1, with decode assists */
 #define SVM_CR_EXIT_GPR_MASK 0xf
 #define SVM_INTERCEPT_CR4 BIT(4)
+#define SVM_INTERCEPT_CR8 BIT(8)
 #define SVM_EXIT_EXCEPTION_BASE 0x040
 #define SVM_EXIT_INTR 0x060
 #define SVM_EXIT_NMI 0x061

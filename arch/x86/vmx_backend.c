@@ -136,7 +136,11 @@ static void compute_controls(void)
 				       true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS);
 	primary_controls = adjust_controls(PROC_USE_TSC_OFFSETTING | PROC_HLT_EXITING | PROC_MWAIT_EXITING |
 					   PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
-					   PROC_MONITOR_EXITING | PROC_ACTIVATE_SECONDARY,
+					   PROC_MONITOR_EXITING | PROC_ACTIVATE_SECONDARY |
+					   /* CR8 is the TPR of Presidio's local APIC model:
+					    * without these (or a TPR shadow) a guest would
+					    * write the host's TPR. */
+					   PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
 					   true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
 	u32 want2 = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_INVPCID;
 	if (virt_caps.vmx.vpid)

@@ -29,31 +29,40 @@ bool running_on_presidio(void)
 	return r.ebx == PRESIDIO_SIGNATURE_EBX && r.ecx == PRESIDIO_SIGNATURE_ECX && r.edx == 0;
 }
 
-bool testdev_irq_via_lapic(void)
+enum testdev_irq_mode testdev_irq_mode(void)
 {
 	static int cached = -1;
-	if (cached < 0)
-		cached = multiboot_cmdline_flag("irq=lapic");
-	return cached;
+	if (cached < 0) {
+		cached = multiboot_cmdline_flag("irq=x2apic") ? IRQ_VIA_X2APIC
+			 : multiboot_cmdline_flag("irq=lapic") ? IRQ_VIA_XAPIC
+							       : IRQ_VIA_TESTDEV;
+		if (cached == IRQ_VIA_X2APIC)
+			wrmsr(MSR_IA32_APIC_BASE, rdmsr(MSR_IA32_APIC_BASE) | APIC_BASE_X2APIC_ENABLE);
+	}
+	return (enum testdev_irq_mode)cached;
 }
 
 void testdev_request_interrupt(uint8_t vector)
 {
-	if (testdev_irq_via_lapic())
-		write32(LAPIC_ICR_LOW, LAPIC_ICR_SELF | LAPIC_ICR_ASSERT | vector);
-	else
-		outb(TESTDEV_IRQ_PORT, vector);
+	switch (testdev_irq_mode()) {
+	case IRQ_VIA_X2APIC: wrmsr(MSR_X2APIC_SELF_IPI, vector); break;
+	case IRQ_VIA_XAPIC: write32(LAPIC_ICR_LOW, LAPIC_ICR_SELF | LAPIC_ICR_ASSERT | vector); break;
+	default: outb(TESTDEV_IRQ_PORT, vector); break;
+	}
 }
 
 void testdev_interrupt_done(void)
 {
-	if (testdev_irq_via_lapic())
-		write32(LAPIC_EOI, 0);
+	switch (testdev_irq_mode()) {
+	case IRQ_VIA_X2APIC: wrmsr(MSR_X2APIC_EOI, 0); break;
+	case IRQ_VIA_XAPIC: write32(LAPIC_EOI, 0); break;
+	default: break;
+	}
 }
 
 bool testdev_interrupts_available(void)
 {
-	return testdev_irq_via_lapic() || testdev_present();
+	return testdev_irq_mode() != IRQ_VIA_TESTDEV || testdev_present();
 }
 
 uint32_t testdev_scratch_base(void)

@@ -17,6 +17,11 @@
 #define LAPIC_ICR_LOW 0xfee00300u
 #define LAPIC_ICR_SELF (1u << 18)   /* destination shorthand: self */
 #define LAPIC_ICR_ASSERT (1u << 14) /* level: assert, fixed delivery */
+/* The same in x2APIC mode (SDM 11.12): SELF IPI and EOI are MSRs. */
+#define MSR_IA32_APIC_BASE 0x1bu
+#define APIC_BASE_X2APIC_ENABLE (1u << 10)
+#define MSR_X2APIC_EOI 0x80bu
+#define MSR_X2APIC_SELF_IPI 0x83fu
 
 /* The FIFO answers like Presidio's: used to skip checks that would hang. */
 bool testdev_present(void);
@@ -24,11 +29,14 @@ void testdev_fifo_clear(void);
 
 /*
  * Interrupt requests go to TESTDEV_IRQ_PORT; with `irq=lapic` on the command
- * line they become local APIC self-IPIs instead, so the interrupt checks can
- * be validated on a machine without the test device. Handlers call
- * testdev_interrupt_done() (an EOI in that mode, nothing otherwise).
+ * line they become local APIC self-IPIs through the xAPIC ICR instead (so
+ * the interrupt checks can be validated on a machine without the test
+ * device), with `irq=x2apic` self-IPIs through the x2APIC SELF IPI MSR (the
+ * APIC is switched to x2APIC mode on first use). Handlers call
+ * testdev_interrupt_done() (an EOI in the APIC modes, nothing otherwise).
  */
-bool testdev_irq_via_lapic(void);
+enum testdev_irq_mode { IRQ_VIA_TESTDEV, IRQ_VIA_XAPIC, IRQ_VIA_X2APIC };
+enum testdev_irq_mode testdev_irq_mode(void);
 void testdev_request_interrupt(uint8_t vector);
 void testdev_interrupt_done(void);
 /* The device answers, or irq=lapic stands in for its interrupt port. */
