@@ -585,6 +585,21 @@ static void test_destination_matching(void **state)
 	assert_false(vlapic_matches(&apic, 0xff, false));
 }
 
+/* A deadline far beyond the guest-time range arms "never", not a wrapped
+ * moment in the past that would fire and re-arm forever. */
+static void test_tsc_deadline_far_future(void **state)
+{
+	sw_enable();
+	fk.now = 5000;
+	fk.tsc = 10000;
+	wr(0x320, 0x00040042);
+	assert_int_equal(vlapic_msr_write(&apic, 0x6e0, ~0ULL - 1), 0);
+	assert_true(fk.armed > fk.now);
+	vlapic_timer_fire(&apic, fk.now + 1000);
+	assert_false(irr_has(0x42));
+	assert_true(fk.armed > fk.now);
+}
+
 #define LAPIC_TEST(name) cmocka_unit_test_setup(name, setup)
 
 int main(void)
@@ -606,6 +621,7 @@ int main(void)
 		LAPIC_TEST(test_timer_masked_counts_silently),
 		LAPIC_TEST(test_timer_periodic),
 		LAPIC_TEST(test_tsc_deadline),
+		LAPIC_TEST(test_tsc_deadline_far_future),
 		LAPIC_TEST(test_error_lvt),
 		LAPIC_TEST(test_destination_matching),
 	};

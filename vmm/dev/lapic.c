@@ -303,7 +303,10 @@ static void tsc_deadline_arm(struct vlapic *lapic)
 		timer_raise(lapic);
 		return;
 	}
-	arm(lapic, now_ns(lapic) + muldiv(lapic->tsc_deadline - tsc, NS_PER_SEC, lapic->tsc_hz));
+	/* Saturating: a deadline centuries away must not wrap into the past
+	 * (the timer would fire, find the TSC short of it and re-arm forever). */
+	u64 now = now_ns(lapic), delta = muldiv(lapic->tsc_deadline - tsc, NS_PER_SEC, lapic->tsc_hz);
+	arm(lapic, delta > ~0ULL - now ? ~0ULL : now + delta);
 }
 
 void vlapic_timer_fire(struct vlapic *lapic, u64 now)
