@@ -589,6 +589,7 @@ static void test_destination_matching(void **state)
  * moment in the past that would fire and re-arm forever. */
 static void test_tsc_deadline_far_future(void **state)
 {
+	vlapic_init(&apic, 3, true, &ops, 0, 500000000ULL); /* 2 ns per TSC tick */
 	sw_enable();
 	fk.now = 5000;
 	fk.tsc = 10000;
