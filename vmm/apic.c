@@ -109,6 +109,20 @@ static void lapic_timer_expired(void *opaque, u64 now_ns)
 	vlapic_timer_fire(&a->lapic, now_ns);
 }
 
+static void lapic_requested(void *ctx)
+{
+	struct vcpu_apic *a = ctx;
+	a->vcpu->irq_check = true;
+}
+
+/* The 8259's INT rose: only the BSP's LINT0 is wired to it. */
+static void pic_output_rose(void *opaque)
+{
+	struct vm *vm = opaque;
+	if (vm->vcpu_count)
+		vm->vcpu[0]->irq_check = true;
+}
+
 static void lapic_eoi_level(void *ctx, u8 vector)
 {
 	struct vcpu_apic *a = ctx;
@@ -165,6 +179,8 @@ int vm_apic_create(struct vm *vm)
 	ops->ctx = vm;
 	ioapic_init(ioapic, IOAPIC_GUEST_ID, ops);
 	vm->ioapic = ioapic;
+	if (vm->pic)
+		i8259_set_notify(vm->pic, pic_output_rose, vm);
 	if (io_bus_register(&vm->mmio, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, "ioapic", ioapic,
 			    ioapic_read, ioapic_write) ||
 	    io_bus_register(&vm->mmio, LAPIC_DEFAULT_BASE, LAPIC_MMIO_SIZE, "lapic", NULL,
@@ -195,12 +211,14 @@ int vcpu_apic_create(struct vcpu *v)
 		.eoi_level = lapic_eoi_level,
 		.tsc_now = lapic_tsc_now,
 		.send_ipi = lapic_send_ipi,
+		.requested = lapic_requested,
 		.ctx = a,
 	};
 	vtimer_init(v->vm, &a->timer, lapic_timer_expired, a);
 	vlapic_init(&a->lapic, v->id, v->id == 0, &a->ops, LAPIC_DEFAULT_BUS_HZ, tsc_hz);
 	firmware_setup(&a->lapic);
 	v->apic = a;
+	v->irq_check = true;
 	return 0;
 }
 
@@ -211,7 +229,7 @@ int vcpu_apic_create(struct vcpu *v)
  * local APIC is hardware-disabled. */
 static bool pic_reaches(struct vcpu *v)
 {
-	if (v->id != 0 || !v->vm->pic)
+	if (v->id != 0)
 		return false;
 	if (!v->apic)
 		return true;
@@ -223,14 +241,21 @@ static bool pic_reaches(struct vcpu *v)
 
 bool vcpu_apic_has_interrupt(struct vcpu *v)
 {
-	if (pic_reaches(v) && i8259_has_interrupt(v->vm->pic))
+	bool pic_output = v->vm->pic && i8259_has_interrupt(v->vm->pic);
+	if (pic_output && pic_reaches(v))
 		return true;
-	return v->apic && vlapic_pending_vector(lapic_of(v)) >= 0;
+	if (!v->apic)
+		return false;
+	if (!pic_output && !lapic_of(v)->irr_words) {
+		v->irq_check = false; /* until the next request */
+		return false;
+	}
+	return vlapic_pending_vector(lapic_of(v)) >= 0;
 }
 
 u8 vcpu_apic_acknowledge(struct vcpu *v)
 {
-	if (pic_reaches(v) && i8259_has_interrupt(v->vm->pic))
+	if (v->vm->pic && i8259_has_interrupt(v->vm->pic) && pic_reaches(v))
 		return (u8)i8259_acknowledge(v->vm->pic);
 	int vector = vlapic_pending_vector(lapic_of(v));
 	vlapic_acknowledge(lapic_of(v), (u8)vector);

@@ -28,6 +28,9 @@ int vcpu_apic_create(struct vcpu *v);
  * LINT0 in ExtINT mode (or with the local APIC disabled), which goes first,
  * or a local APIC vector that beats the processor priority? */
 bool vcpu_apic_has_interrupt(struct vcpu *v);
+/* vcpu->irq_check is set whenever the 8259's output rises or a vector
+ * enters the local APIC's IRR, and cleared by vcpu_apic_has_interrupt()
+ * once both are quiet, so the run loop skips the look on most entries. */
 /* The vCPU takes that vector (the INTA cycle); returns the vector to
  * inject (the 8259 may answer with its spurious vector). */
 u8 vcpu_apic_acknowledge(struct vcpu *v);

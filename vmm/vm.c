@@ -260,7 +260,7 @@ void vm_destroy(struct vm *vm)
 
 bool vcpu_interrupt_pending(struct vcpu *v)
 {
-	return v->interrupt_pending || vcpu_apic_has_interrupt(v);
+	return v->interrupt_pending || (v->irq_check && vcpu_apic_has_interrupt(v));
 }
 
 /* Makes the host's one-shot timer fire at the earliest virtual deadline,

@@ -43,6 +43,7 @@ struct vcpu {
 	bool window_requested;
 	u64 armed_deadline;    /* what the host one-shot timer is set for */
 	struct vcpu_apic *apic; /* the local APIC (vmm/apic.c) */
+	bool irq_check;        /* the 8259 or local APIC may have something: look */
 	/* MSR state the backend does not hold. */
 	u64 tsc_offset;
 	u64 msr_misc_enable;

@@ -23,6 +23,7 @@ struct fake {
 	unsigned eois;
 	struct vlapic_ipi ipi;
 	unsigned ipis;
+	unsigned requests;
 };
 
 static struct fake fk;
@@ -50,12 +51,18 @@ static void fake_ipi(void *ctx, const struct vlapic_ipi *ipi)
 	f->ipis++;
 }
 
+static void fake_requested(void *ctx)
+{
+	((struct fake *)ctx)->requests++;
+}
+
 static const struct vlapic_ops ops = {
 	.now_ns = fake_now,
 	.arm = fake_arm,
 	.eoi_level = fake_eoi,
 	.tsc_now = fake_tsc,
 	.send_ipi = fake_ipi,
+	.requested = fake_requested,
 	.ctx = &fk,
 };
 
@@ -601,6 +608,26 @@ static void test_tsc_deadline_far_future(void **state)
 	assert_true(fk.armed > fk.now);
 }
 
+/* The owner is told whenever a vector enters the IRR (from a message, the
+ * timer or a self-IPI), and never for refused ones. */
+static void test_requested_callback(void **state)
+{
+	vlapic_accept(&apic, 0x40, false); /* software-disabled: refused */
+	assert_int_equal(fk.requests, 0);
+	sw_enable();
+	vlapic_accept(&apic, 0x40, false);
+	assert_int_equal(fk.requests, 1);
+	vlapic_accept(&apic, 5, false); /* illegal vector: refused (error LVT masked) */
+	assert_int_equal(fk.requests, 1);
+	wr(0x320, 0x41); /* one-shot, vector 0x41 */
+	wr(0x380, 10);
+	vlapic_timer_fire(&apic, fk.armed);
+	assert_int_equal(fk.requests, 2);
+	wr(0x300, 0x00044042); /* self IPI, vector 0x42 */
+	assert_int_equal(fk.requests, 3);
+	assert_int_equal(vlapic_pending_vector(&apic), 0x42);
+}
+
 #define LAPIC_TEST(name) cmocka_unit_test_setup(name, setup)
 
 int main(void)
@@ -623,6 +650,7 @@ int main(void)
 		LAPIC_TEST(test_timer_periodic),
 		LAPIC_TEST(test_tsc_deadline),
 		LAPIC_TEST(test_tsc_deadline_far_future),
+		LAPIC_TEST(test_requested_callback),
 		LAPIC_TEST(test_error_lvt),
 		LAPIC_TEST(test_destination_matching),
 	};

@@ -169,6 +169,9 @@ bool vlapic_matches(const struct vlapic *lapic, u32 destination, bool logical)
 static void set_irr(struct vlapic *lapic, u8 vector, bool level)
 {
 	vec_set(lapic->irr, vector);
+	lapic->irr_words |= (u8)(1u << (vector >> 5));
+	if (lapic->ops && lapic->ops->requested)
+		lapic->ops->requested(lapic->ops->ctx);
 	if (level)
 		vec_set(lapic->tmr, vector);
 	else
@@ -203,6 +206,8 @@ int vlapic_pending_vector(struct vlapic *lapic)
 
 	if (vlapic_mode(lapic) == VLAPIC_DISABLED)
 		return -1;
+	if (!lapic->irr_words)
+		return -1; /* the common case on every VM entry: nothing requested */
 	irrv = vec_highest(lapic->irr);
 	if (irrv < 0 || ((u32)irrv & 0xf0) <= (vlapic_ppr(lapic) & 0xf0))
 		return -1;
@@ -212,6 +217,8 @@ int vlapic_pending_vector(struct vlapic *lapic)
 void vlapic_acknowledge(struct vlapic *lapic, u8 vector)
 {
 	vec_clear(lapic->irr, vector);
+	if (!lapic->irr[vector >> 5])
+		lapic->irr_words &= (u8)~(1u << (vector >> 5));
 	vec_set(lapic->isr, vector);
 }
 
@@ -365,6 +372,7 @@ void vlapic_reset_registers(struct vlapic *lapic)
 	memset(lapic->isr, 0, sizeof(lapic->isr));
 	memset(lapic->tmr, 0, sizeof(lapic->tmr));
 	memset(lapic->irr, 0, sizeof(lapic->irr));
+	lapic->irr_words = 0;
 	lapic->timer_initial = lapic->timer_dcr = 0;
 	lapic->timer_running = false;
 	lapic->timer_start_ns = lapic->timer_deadline_ns = lapic->tsc_deadline = 0;

@@ -153,6 +153,8 @@ struct vlapic_ops {
 	u64 (*tsc_now)(void *ctx);		  /* the guest's TSC */
 	/* IPIs to other APICs (destination shorthand none / all); may be NULL. */
 	void (*send_ipi)(void *ctx, const struct vlapic_ipi *ipi);
+	/* A vector entered the IRR (the owner may skip polling otherwise); may be NULL. */
+	void (*requested)(void *ctx);
 	void *ctx;
 };
 
@@ -169,6 +171,7 @@ struct vlapic {
 	u32 icr_low, icr_high;
 	u32 lvt[APIC_LVT_COUNT];
 	u32 isr[8], tmr[8], irr[8];
+	u8 irr_words; /* bit n: irr[n] != 0 (a cheap "nothing requested") */
 
 	/* Timer: while timer_running, the count was loaded at timer_start_ns. */
 	u32 timer_initial, timer_dcr;
