@@ -1,8 +1,9 @@
 /*
  * Local APIC model (Intel SDM Vol. 3A chapter 11). See lapic.h.
  *
- * Not modelled: LINT0/LINT1 inputs and the thermal/PMC sources (their LVTs
- * are storage only), NMI/SMI/INIT/SIPI/ExtINT delivery of local sources,
+ * Not modelled here: the LINT0/LINT1 pins (vmm/apic.c reads LVT0 to pass
+ * the 8259's ExtINT through; LINT1's NMI is not wired) and the thermal/PMC
+ * sources (their LVTs are storage only), NMI/SMI/INIT/SIPI delivery,
  * focus processor checking and lowest-priority arbitration (the IPI router's
  * job), directed EOI (EOI-broadcast suppression), the CMCI LVT, and changing
  * the divide configuration while the timer counts (applies from the next
