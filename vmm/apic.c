@@ -50,8 +50,14 @@ static void route(struct vm *vm, const struct vcpu *sender, u32 destination, boo
 	}
 	for (unsigned i = 0; i < vm->vcpu_count; i++) {
 		struct vcpu *v = vm->vcpu[i];
-		bool target = all_but_sender ? v != sender : vlapic_matches(lapic_of(v), destination, logical);
-		if (target && v->apic)
+		if (!v->apic)
+			continue;
+		/* The I/O APIC's 8-bit destination 0xff stays a broadcast for an
+		 * APIC in x2APIC mode (there is no interrupt remapping). */
+		u32 d = !sender && destination == APIC_XAPIC_BROADCAST &&
+				vlapic_mode(lapic_of(v)) == VLAPIC_X2APIC ? APIC_X2APIC_BROADCAST : destination;
+		bool target = all_but_sender ? v != sender : vlapic_matches(lapic_of(v), d, logical);
+		if (target)
 			vlapic_accept(lapic_of(v), vector, level);
 	}
 }
