@@ -3,7 +3,9 @@
  * instructions raise #UD in the guest, enabling SVM or VMX fails with #GP,
  * string I/O to and from unclaimed memory is harmless, and a sweep over
  * every 64 KiB of physical address space above RAM reads all-ones and drops
- * writes. The last line proves the guest still runs.
+ * writes. The last line proves the guest still runs. RAM it was given reads
+ * zero above its image; it leaves a pattern in it, so that a VM after it
+ * on the same frames would see any leftover (the scenario runs it twice).
  */
 #include "interrupts.h"
 #include "multiboot.h"
@@ -20,6 +22,9 @@
 #define BAD_ADDRESSES_SHOWN 4
 #define PA_UNCLAIMED 0xd0000000u
 #define STRING_BYTES 16
+#define CLEAR_CHECK_FLOOR (4u << 20) /* above the image, stack and Multiboot data */
+#define CLEAR_CHECK_SIZE (32u << 20)
+#define LEFTOVER_PATTERN 0x1eff0e5eu
 
 /* Presidio's own devices in the sweep range: accessed, values not checked. */
 #define DEVICE_SCRATCH TESTDEV_SCRATCH_PA
@@ -217,19 +222,56 @@ static void check_physical_sweep(void)
 }
 
 /* Two bytes of RAM, two of nothing: the nothing half reads as 0xff. */
+/* The end of usable RAM by the Multiboot memory map (below 4 GiB). */
+static uint32_t ram_end(void)
+{
+	static struct memory_map map;
+	map.ram_top = 0;
+	map.count = 0;
+	multiboot_for_each_region(note_region, &map);
+	return map.ram_top > SWEEP_LAST ? SWEEP_LAST : (uint32_t)map.ram_top;
+}
+
+/* The window checked for leftovers: 32 MiB above the floor, or less RAM. */
+static uint32_t clear_check_top(void)
+{
+	uint32_t end = ram_end();
+	return end < CLEAR_CHECK_FLOOR + CLEAR_CHECK_SIZE ? end : CLEAR_CHECK_FLOOR + CLEAR_CHECK_SIZE;
+}
+
 static void check_read_straddling_ram_end(void)
 {
-	const uint32_t at = SWEEP_FLOOR - 2;
+	const uint32_t at = ram_end() - 2;
 	write16(at, 0x5aa5);
 	check_u32("dword read straddling the end of RAM", read32(at), 0xffff5aa5);
 }
 
+/* Guest-physical addresses: paging is off. */
+static void check_ram_starts_clear(uint32_t top)
+{
+	uint32_t nonzero = 0, first = 0;
+	for (uint32_t a = CLEAR_CHECK_FLOOR; a < top; a += 4)
+		if (read32(a) && !nonzero++)
+			first = a;
+	check(top > CLEAR_CHECK_FLOOR && nonzero == 0, "ram above the image starts zeroed",
+	      "%u non-zero dwords in [0x%x, 0x%x), first at 0x%x", nonzero, CLEAR_CHECK_FLOOR, top, first);
+}
+
+static void leave_leftovers(uint32_t top)
+{
+	for (uint32_t a = CLEAR_CHECK_FLOOR; a < top; a += 4)
+		write32(a, LEFTOVER_PATTERN);
+}
+
 void guest_main(void)
 {
+	uint32_t top = clear_check_top();
+	check_ram_starts_clear(top);
 	check_virtualization_opcodes();
 	check_enable_attempts();
 	check_string_io_unclaimed();
 	check_physical_sweep();
 	check_read_straddling_ram_end();
+	leave_leftovers(top);
 	report_pass("guest still running after the hostile accesses");
 }

@@ -27,6 +27,9 @@ static inline u64 size_mask(unsigned bytes)
 	return bytes >= 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
 }
 
+#define BITS_PER_BYTE 8
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1ULL << PAGE_SHIFT)
 #define LARGE_PAGE_SIZE (1ULL << 21)

@@ -415,12 +415,17 @@ static void zero_frames(u64 phys, u64 count)
 			 : "memory");
 }
 
-u64 frame_alloc_contig(u64 count, u64 align)
+u64 frame_alloc_contig_uncleared(u64 count, u64 align)
 {
 	spin_lock(&frames_lock);
 	u64 phys = frame_allocator_alloc(&frames, count, align);
 	spin_unlock(&frames_lock);
+	return phys;
+}
 
+u64 frame_alloc_contig(u64 count, u64 align)
+{
+	u64 phys = frame_alloc_contig_uncleared(count, align);
 	if (phys)
 		zero_frames(phys, count);
 	return phys;

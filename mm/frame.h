@@ -46,4 +46,7 @@ bool frame_allocator_is_free(const struct frame_allocator *fa, u64 phys);
 extern struct frame_allocator frames;
 u64 frame_alloc(void);                    /* one zeroed frame, or 0 */
 u64 frame_alloc_contig(u64 count, u64 align); /* zeroed, or 0 */
+/* Not zeroed: whatever a VM or the firmware left there. Only for guest RAM,
+ * which vmm/guest_mem.c clears a chunk at a time before anyone sees it. */
+u64 frame_alloc_contig_uncleared(u64 count, u64 align);
 void frame_free(u64 phys, u64 count);

@@ -28,7 +28,6 @@
 #define CREATOR_REVISION 1
 #define XSDT_ENTRIES 2 /* the FADT and the MADT */
 #define GPA_32BIT_LIMIT (1ULL << 32)
-#define BITS_PER_BYTE 8
 
 _Static_assert(sizeof(OEM_ID) - 1 == sizeof(((struct acpi_header *)0)->oem_id), "OEM ID size");
 _Static_assert(sizeof(OEM_TABLE_ID) - 1 == sizeof(((struct acpi_header *)0)->oem_table_id),

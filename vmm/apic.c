@@ -14,7 +14,6 @@
 #define LAPIC_MMIO_SIZE PAGE_SIZE
 #define IOAPIC_MMIO_SIZE PAGE_SIZE
 #define APIC_REGISTER_BYTES 4
-#define BITS_PER_BYTE 8
 #define APIC_LOG_LIMIT 8
 
 struct vcpu_apic {

@@ -26,6 +26,10 @@ struct backend_ops {
 	void (*cpu_disable)(void);
 	/* VM-wide state: second-level page tables from the memory map, ASID/VPID. */
 	int (*vm_create)(struct vm *vm, char *err, size_t err_len);
+	/* Maps the memory-map regions inside [gpa, gpa + size) into the
+	 * second-level tables (guest RAM is mapped a chunk at a time, on the
+	 * guest's first touch: vmm/mmio.c). -1 when out of memory. */
+	int (*map_ram)(struct vm *vm, u64 gpa, u64 size);
 	void (*vm_destroy)(struct vm *vm);
 	int (*vcpu_create)(struct vcpu *vcpu, char *err, size_t err_len);
 	void (*vcpu_destroy)(struct vcpu *vcpu);

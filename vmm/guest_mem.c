@@ -10,10 +10,32 @@
 #define EFER_LMA BIT(10)
 #define RFLAGS_VM BIT(17)
 
+
+static bool chunk_bit(const u8 *map, u64 chunk)
+{
+	return (map[chunk / BITS_PER_BYTE] >> (chunk % BITS_PER_BYTE)) & 1;
+}
+
+void guest_ram_prepare(struct vm *vm, u64 gpa, u64 len)
+{
+	if (!vm->ram_cleared || !len || gpa >= vm->ram_size)
+		return;
+	u64 end = MIN(gpa + len, vm->ram_size);
+	for (u64 chunk = gpa / GUEST_RAM_CHUNK; chunk * GUEST_RAM_CHUNK < end; chunk++) {
+		if (chunk_bit(vm->ram_cleared, chunk))
+			continue;
+		memset(vm->ram_host + chunk * GUEST_RAM_CHUNK, 0, GUEST_RAM_CHUNK);
+		vm->ram_cleared[chunk / BITS_PER_BYTE] |= (u8)(1u << (chunk % BITS_PER_BYTE));
+	}
+}
+
 void *guest_phys_ptr(struct vm *vm, u64 gpa, u64 len)
 {
 	const struct memmap_region *r = memmap_find(&vm->mem, gpa, len ? len : 1);
-	return r ? r->host + (gpa - r->gpa) : NULL;
+	if (!r)
+		return NULL;
+	guest_ram_prepare(vm, gpa, len ? len : 1);
+	return r->host + (gpa - r->gpa);
 }
 
 static int phys_copy(struct vm *vm, u64 gpa, u8 *buf, u64 len, bool write)
@@ -24,6 +46,7 @@ static int phys_copy(struct vm *vm, u64 gpa, u8 *buf, u64 len, bool write)
 			return -1;
 		u64 chunk = MIN(len, r->gpa + r->size - gpa);
 		u8 *host = r->host + (gpa - r->gpa);
+		guest_ram_prepare(vm, gpa, chunk);
 		if (write)
 			memcpy(host, buf, chunk);
 		else

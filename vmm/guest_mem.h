@@ -10,6 +10,14 @@
 struct vm;
 struct vcpu;
 
+/* Guest RAM is handed out uncleared and zeroed GUEST_RAM_CHUNK at a time
+ * before the hypervisor or the guest first touches it, so a VM start does
+ * not pay for clearing RAM the guest never uses, and never sees what the
+ * frames held before. */
+#define GUEST_RAM_CHUNK (2 * MiB)
+/* Clears the chunks of [gpa, gpa + len) not cleared yet (a no-op outside RAM). */
+void guest_ram_prepare(struct vm *vm, u64 gpa, u64 len);
+
 /* Host pointer for [gpa, gpa+len) if it lies inside one RAM region, else NULL. */
 void *guest_phys_ptr(struct vm *vm, u64 gpa, u64 len);
 /* Copies that may span regions; -1 if any byte is not guest RAM. */

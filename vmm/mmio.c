@@ -51,6 +51,7 @@ static enum guest_access_result split_access(struct vcpu *v, u64 linear, u8 *dat
 		if (ram) {
 			piece = MIN(piece, ram->gpa + ram->size - gpa);
 			u8 *host = ram->host + (gpa - ram->gpa);
+			guest_ram_prepare(v->vm, gpa, piece);
 			memcpy(write ? host : data, write ? data : host, piece);
 		} else {
 			mmio_piece(v, gpa, data, piece, write);
@@ -150,9 +151,37 @@ int vcpu_decode_current_instruction(struct vcpu *v, u8 *length)
 	return 0;
 }
 
+
+/* The guest's first touch of a RAM chunk: clear it (unless the hypervisor
+ * already did, loading something there) and map it. A fault on a chunk
+ * already mapped means the second-level tables are not what Presidio
+ * built: stop rather than loop. */
+static enum exit_action first_touch_of_ram(struct vcpu *v, u64 gpa)
+{
+	struct vm *vm = v->vm;
+	u64 chunk = gpa / GUEST_RAM_CHUNK, base = chunk * GUEST_RAM_CHUNK;
+	u8 bit = (u8)(1u << (chunk % BITS_PER_BYTE));
+	if (!vm->ram_mapped || (vm->ram_mapped[chunk / BITS_PER_BYTE] & bit)) {
+		vm_stop(vm, "nested page fault at guest-physical 0x%llx, which is mapped RAM",
+			(unsigned long long)gpa);
+		return EXIT_STOP;
+	}
+	guest_ram_prepare(vm, base, GUEST_RAM_CHUNK);
+	if (backend->map_ram(vm, base, GUEST_RAM_CHUNK)) {
+		vm_stop(vm, "out of memory for the nested page tables mapping guest-physical 0x%llx",
+			(unsigned long long)base);
+		return EXIT_STOP;
+	}
+	vm->ram_mapped[chunk / BITS_PER_BYTE] |= bit;
+	vm->stats.ram_chunks_mapped++;
+	return EXIT_CONTINUE;
+}
+
 enum exit_action handle_mmio(struct vcpu *v, const struct vm_exit *e)
 {
 	struct emulate_ctx ctx;
+	if (e->mmio.gpa < v->vm->ram_size && memmap_find(&v->vm->mem, e->mmio.gpa, 1))
+		return first_touch_of_ram(v, e->mmio.gpa);
 	if (e->mmio.fetch) {
 		vm_stop(v->vm, "instruction fetch from guest-physical 0x%llx, which is not RAM",
 			(unsigned long long)e->mmio.gpa);

@@ -24,6 +24,7 @@ struct vcpu_apic;
 
 struct vm_stats {
 	u64 exits[EXIT_REASON_COUNT];
+	u64 ram_chunks_mapped; /* first touches of guest RAM (counted as mmio exits) */
 	u64 io_exits_by_kind[2]; /* port in/out */
 };
 
@@ -61,6 +62,12 @@ struct vm {
 	char stop_reason[160]; /* VM_STOPPED: why */
 	struct memmap mem;
 	u64 ram_size;
+	/* Guest RAM is cleared and mapped in GUEST_RAM_CHUNK pieces on first
+	 * touch (vmm/guest_mem.c): bit n of each map = chunk n. NULL bitmaps:
+	 * all of it is ready (host tests). */
+	u8 *ram_host;          /* host address of guest-physical 0 */
+	u8 *ram_cleared;       /* zeroed (the hypervisor may read/write it) */
+	u8 *ram_mapped;        /* in the second-level tables (the guest may) */
 	struct io_bus pio;
 	struct io_bus mmio;
 	unsigned vcpu_count;

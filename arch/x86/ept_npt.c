@@ -1,5 +1,6 @@
 /* Second-level page tables for EPT and NPT, one builder and one walker. */
 #include "arch/x86/ept_npt.h"
+#include "vmm/memmap.h"
 
 #define SLPT_LEVELS 4
 #define ENTRIES_PER_TABLE 512
@@ -140,6 +141,17 @@ int slpt_map(struct slpt *t, u64 gpa, u64 hpa, u64 size, unsigned perms)
 		gpa += LEVEL_SIZE(level);
 		hpa += LEVEL_SIZE(level);
 		size -= LEVEL_SIZE(level);
+	}
+	return 0;
+}
+
+int slpt_map_regions(struct slpt *t, const struct memmap *map, u64 gpa, u64 size)
+{
+	for (unsigned i = 0; i < map->count; i++) {
+		const struct memmap_region *r = &map->region[i];
+		u64 start = MAX(gpa, r->gpa), end = MIN(gpa + size, r->gpa + r->size);
+		if (start < end && slpt_map(t, start, r->hpa + (start - r->gpa), end - start, SLPT_RWX))
+			return -1;
 	}
 	return 0;
 }

@@ -43,6 +43,10 @@ int slpt_init(struct slpt *t);
  * the alignment of both. Sizes and addresses must be 4 KiB aligned and the
  * range must not be mapped yet. Returns 0 or -1 (out of memory / overlap). */
 int slpt_map(struct slpt *t, u64 gpa, u64 hpa, u64 size, unsigned permissions);
+struct memmap;
+/* Maps the parts of the memory map's regions that lie in [gpa, gpa+size)
+ * (RWX, each region at its host address). Returns 0 or -1. */
+int slpt_map_regions(struct slpt *t, const struct memmap *map, u64 gpa, u64 size);
 /* Walks the tables: returns true with the translation if gpa is mapped. */
 bool slpt_lookup(const struct slpt *t, u64 gpa, u64 *hpa, unsigned *permissions, u64 *page_size);
 /* Frees every table page. */

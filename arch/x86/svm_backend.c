@@ -142,18 +142,18 @@ static int svm_vm_create(struct vm *vm, char *err, size_t len)
 	s->npt.phys_to_ptr = npt_ptr;
 	if (slpt_init(&s->npt))
 		goto nomem;
-	for (unsigned i = 0; i < vm->mem.count; i++) {
-		const struct memmap_region *r = &vm->mem.region[i];
-		if (slpt_map(&s->npt, r->gpa, r->hpa, r->size, SLPT_RWX))
-			goto nomem;
-	}
-	pr_debug("svm: vm %s: ASID %u, NPT %llu tables (%llu 1G, %llu 2M, %llu 4K pages)", vm->name,
-		 s->asid, (unsigned long long)s->npt.tables, (unsigned long long)s->npt.mapped_1g,
-		 (unsigned long long)s->npt.mapped_2m, (unsigned long long)s->npt.mapped_4k);
+	/* Guest RAM is mapped on first touch (svm_map_ram). */
+	pr_debug("svm: vm %s: ASID %u", vm->name, s->asid);
 	return 0;
 nomem:
 	ksnprintf(err, len, "svm: out of memory creating VM %s", vm->name);
 	return -1;
+}
+
+static int svm_map_ram(struct vm *vm, u64 gpa, u64 size)
+{
+	/* Not-present -> present needs no TLB flush. */
+	return slpt_map_regions(&svm_vm_of(vm)->npt, &vm->mem, gpa, size);
 }
 
 static void svm_vm_destroy(struct vm *vm)
@@ -602,6 +602,7 @@ const struct backend_ops svm_backend_ops = {
 	.cpu_enable = svm_cpu_enable,
 	.cpu_disable = svm_cpu_disable,
 	.vm_create = svm_vm_create,
+	.map_ram = svm_map_ram,
 	.vm_destroy = svm_vm_destroy,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,

@@ -246,17 +246,20 @@ static int vmx_vm_create(struct vm *vm, char *err, size_t len)
 	x->ept.phys_to_ptr = ept_ptr;
 	if (slpt_init(&x->ept))
 		goto nomem;
-	for (unsigned i = 0; i < vm->mem.count; i++) {
-		const struct memmap_region *r = &vm->mem.region[i];
-		if (slpt_map(&x->ept, r->gpa, r->hpa, r->size, SLPT_RWX))
-			goto nomem;
-	}
+	/* Guest RAM is mapped on first touch (vmx_map_ram). */
 	x->eptp = x->ept.root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
 	pr_debug("vmx: vm %s: VPID %u, EPT %llu tables", vm->name, x->vpid, (unsigned long long)x->ept.tables);
 	return 0;
 nomem:
 	ksnprintf(err, len, "vmx: out of memory creating VM %s", vm->name);
 	return -1;
+}
+
+static int vmx_map_ram(struct vm *vm, u64 gpa, u64 size)
+{
+	/* Not-present -> present needs no INVEPT: EPT violations are not cached. */
+	struct vmx_vm *x = vm->arch;
+	return slpt_map_regions(&x->ept, &vm->mem, gpa, size);
 }
 
 static void vmx_vm_destroy(struct vm *vm)
@@ -831,6 +834,7 @@ const struct backend_ops vmx_backend_ops = {
 	.cpu_enable = vmx_cpu_enable,
 	.cpu_disable = vmx_cpu_disable,
 	.vm_create = vmx_vm_create,
+	.map_ram = vmx_map_ram,
 	.vm_destroy = vmx_vm_destroy,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,

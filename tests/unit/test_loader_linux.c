@@ -197,6 +197,41 @@ static void test_command_line_too_long(void **state)
 	assert_non_null(strstr(err, "command line"));
 }
 
+/* Guest RAM comes uncleared (here 0xa5: what a previous VM left) and is
+ * zeroed a 2 MiB chunk at a time when the hypervisor first reaches into it,
+ * keeping what was written since; chunks nobody touched stay as they were. */
+static void test_guest_ram_cleared_on_first_touch(void **state)
+{
+	static u8 cleared[RAM_SIZE / GUEST_RAM_CHUNK / 8];
+	static const u8 text[] = "kernel";
+	u8 back[sizeof(text)];
+	u32 word = 0xffffffff;
+
+	memset(cleared, 0, sizeof(cleared));
+	memset(ram, 0xa5, RAM_SIZE);
+	vm.ram_host = ram;
+	vm.ram_cleared = cleared;
+	assert_int_equal(guest_phys_write(&vm, 3 * MiB + 16, text, sizeof(text)), 0);
+	assert_memory_equal(ram + 3 * MiB + 16, text, sizeof(text));
+	assert_int_equal(ram[2 * MiB], 0);
+	assert_int_equal(ram[4 * MiB - 1], 0);
+	assert_int_equal(ram[2 * MiB - 1], 0xa5); /* the chunks around: not yet */
+	assert_int_equal(ram[4 * MiB], 0xa5);
+	assert_int_equal(guest_phys_read(&vm, 3 * MiB + 16, back, sizeof(back)), 0);
+	assert_memory_equal(back, text, sizeof(text)); /* cleared once, not again */
+	assert_int_equal(guest_phys_read(&vm, 10 * MiB, &word, sizeof(word)), 0);
+	assert_int_equal(word, 0); /* never the old contents */
+	u8 *p = guest_phys_ptr(&vm, 6 * MiB - 8, 16); /* straddles two chunks */
+	assert_non_null(p);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(p[i], 0);
+	assert_int_equal(ram[4 * MiB], 0);
+	assert_int_equal(ram[8 * MiB - 1], 0);
+	assert_int_equal(ram[8 * MiB], 0xa5);
+	vm.ram_cleared = NULL;
+	vm.ram_host = NULL;
+}
+
 static void test_bzimage_detection(void **state)
 {
 	assert_true(linux_is_bzimage(image, sizeof(image)));
@@ -217,6 +252,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initrd_too_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_line_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bzimage_detection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_ram_cleared_on_first_touch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

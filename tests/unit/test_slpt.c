@@ -790,6 +790,49 @@ static void test_out_of_memory(void **state)
 }
 
 /* Destroy of an empty table frees just the root; a failed init leaves nothing to free. */
+/* slpt_map_regions maps only what the memory map has inside the window:
+ * the first 2 MiB of a PC guest with its holes, then an aligned 2 MiB
+ * chunk of plain RAM as one large page; nothing outside the windows. */
+static void test_map_regions_window(void **state)
+{
+	(void)state;
+	const u64 b = BASE_2M_ALIGNED;
+	struct memmap m = { 0 };
+	const struct { u64 gpa, size; } pieces[] = {
+		{ 0, 0x9f000 }, { 0x9f000, 0x1000 }, { 0xc0000, 0x40000 }, { 1 * MiB, 63 * MiB },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(pieces); i++) {
+		m.region[i] = (struct memmap_region){ pieces[i].gpa, pieces[i].size, MEMMAP_RAM, NULL,
+						      b + pieces[i].gpa };
+		m.count++;
+	}
+	struct slpt t;
+	new_tables(&t, false, true, false);
+	assert_int_equal(slpt_map_regions(&t, &m, 0, 2 * MiB), 0);
+	u64 hpa, size;
+	unsigned perms;
+	assert_true(slpt_lookup(&t, 0x1000, &hpa, &perms, &size));
+	assert_int_equal(hpa, b + 0x1000);
+	assert_int_equal(perms, SLPT_RWX);
+	assert_true(slpt_lookup(&t, 0x9f000, &hpa, &perms, &size));
+	assert_false(slpt_lookup(&t, 0xa0000, &hpa, &perms, &size)); /* the VGA hole */
+	assert_false(slpt_lookup(&t, 0xbf000, &hpa, &perms, &size));
+	assert_true(slpt_lookup(&t, 0xc0000, &hpa, &perms, &size));
+	assert_true(slpt_lookup(&t, 0x1ff000, &hpa, &perms, &size));
+	assert_int_equal(hpa, b + 0x1ff000);
+	assert_false(slpt_lookup(&t, 2 * MiB, &hpa, &perms, &size)); /* outside the window */
+	assert_int_equal(slpt_map_regions(&t, &m, 4 * MiB, 2 * MiB), 0);
+	assert_true(slpt_lookup(&t, 4 * MiB + 0x1234, &hpa, &perms, &size));
+	assert_int_equal(hpa, b + 4 * MiB + 0x1234);
+	assert_int_equal(size, 2 * MiB);
+	assert_false(slpt_lookup(&t, 6 * MiB, &hpa, &perms, &size));
+	assert_false(slpt_lookup(&t, 3 * MiB, &hpa, &perms, &size));
+	assert_int_equal(slpt_map_regions(&t, &m, 64 * MiB, 2 * MiB), 0); /* no RAM there: nothing */
+	assert_false(slpt_lookup(&t, 64 * MiB, &hpa, &perms, &size));
+	assert_int_equal(slpt_map_regions(&t, &m, 0, 2 * MiB), -1); /* already mapped */
+	destroy_and_check(&t);
+}
+
 static void test_destroy_empty(void **state)
 {
 	(void)state;
@@ -818,6 +861,7 @@ int main(void)
 		T(test_bad_arguments_fail),
 		T(test_out_of_memory),
 		T(test_destroy_empty),
+		T(test_map_regions_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,7 +55,6 @@
 
 #define PM_TIMER_MASK ((1ULL << ACPI_PM_TIMER_BITS) - 1)
 #define PM_TIMER_TOP_BIT_SHIFT (ACPI_PM_TIMER_BITS - 1)
-#define BITS_PER_BYTE 8
 
 struct acpi_pm {
 	struct vm *vm;
