@@ -40,12 +40,13 @@ static void apic_log(struct vm *vm, const char *what, u32 value)
 /* A message to the local APICs, from the I/O APIC or an IPI. Fixed and
  * lowest-priority go to every matching APIC (lowest-priority arbitration
  * is moot with one vCPU); NMI/INIT/SIPI/SMI are not delivered yet. */
-static void route(struct vm *vm, const struct vcpu *sender, u32 destination, bool logical, u8 vector,
+static bool route(struct vm *vm, const struct vcpu *sender, u32 destination, bool logical, u8 vector,
 		  u8 delivery_mode, bool level, bool all_but_sender)
 {
+	bool accepted = false;
 	if (delivery_mode != APIC_DM_FIXED && delivery_mode != APIC_DM_LOWEST) {
 		apic_log(vm, "interrupt message with an unsupported delivery mode dropped", delivery_mode);
-		return;
+		return false;
 	}
 	for (unsigned i = 0; i < vm->vcpu_count; i++) {
 		struct vcpu *v = vm->vcpu[i];
@@ -56,15 +57,16 @@ static void route(struct vm *vm, const struct vcpu *sender, u32 destination, boo
 		u32 d = !sender && destination == APIC_XAPIC_BROADCAST &&
 				vlapic_mode(lapic_of(v)) == VLAPIC_X2APIC ? APIC_X2APIC_BROADCAST : destination;
 		bool target = all_but_sender ? v != sender : vlapic_matches(lapic_of(v), d, logical);
-		if (target)
-			vlapic_accept(lapic_of(v), vector, level);
+		if (target && vlapic_accept(lapic_of(v), vector, level))
+			accepted = true;
 	}
+	return accepted;
 }
 
-static void ioapic_deliver(void *ctx, u32 destination, bool logical, u8 vector, u8 delivery_mode,
+static bool ioapic_deliver(void *ctx, u32 destination, bool logical, u8 vector, u8 delivery_mode,
 			   bool level)
 {
-	route(ctx, NULL, destination, logical, vector, delivery_mode, level, false);
+	return route(ctx, NULL, destination, logical, vector, delivery_mode, level, false);
 }
 
 static void lapic_send_ipi(void *ctx, const struct vlapic_ipi *ipi)
@@ -262,8 +264,11 @@ u8 vcpu_apic_acknowledge(struct vcpu *v)
 {
 	if (v->vm->pic && i8259_has_interrupt(v->vm->pic) && pic_reaches(v))
 		return (u8)i8259_acknowledge(v->vm->pic);
-	int vector = vlapic_pending_vector(lapic_of(v));
-	vlapic_acknowledge(lapic_of(v), (u8)vector);
+	struct vlapic *lapic = v->apic ? lapic_of(v) : NULL;
+	int vector = lapic ? vlapic_pending_vector(lapic) : -1;
+	if (vector < 0) /* nothing after all: the spurious vector, ISR untouched (SDM 11.9) */
+		return lapic ? (u8)(lapic->svr & APIC_SPIV_VECTOR) : (u8)APIC_SPIV_VECTOR;
+	vlapic_acknowledge(lapic, (u8)vector);
 	return (u8)vector;
 }
 

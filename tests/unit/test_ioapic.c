@@ -25,12 +25,14 @@ struct delivery {
 
 static struct delivery last;
 static unsigned deliveries;
+static bool refuse; /* no local APIC accepts the messages */
 static struct ioapic io;
 
-static void fake_deliver(void *ctx, u32 destination, bool logical, u8 vector, u8 mode, bool level)
+static bool fake_deliver(void *ctx, u32 destination, bool logical, u8 vector, u8 mode, bool level)
 {
 	last = (struct delivery){ destination, logical, vector, mode, level };
 	deliveries++;
+	return !refuse;
 }
 
 static const struct ioapic_ops ops = { .deliver = fake_deliver, .ctx = NULL };
@@ -39,6 +41,7 @@ static int setup(void **state)
 {
 	memset(&last, 0, sizeof(last));
 	deliveries = 0;
+	refuse = false;
 	ioapic_init(&io, 2, &ops);
 	return 0;
 }
@@ -167,6 +170,23 @@ static void test_level_remote_irr_and_eoi(void **state)
 	assert_int_equal(rd(0x10 + 2 * 9) & BIT(14), 0);
 }
 
+/* Remote IRR is set when a local APIC accepts the level interrupt
+ * (82093AA): a message nobody took leaves it clear, and the next change of
+ * the entry (here the corrected destination) delivers the asserted line. */
+static void test_level_refused_leaves_remote_irr_clear(void **state)
+{
+	refuse = true;
+	program(11, 0x0000803b, 0x05000000);
+	ioapic_set_irq(&io, 11, true);
+	assert_int_equal(deliveries, 1);
+	assert_int_equal(rd(0x10 + 2 * 11) & BIT(14), 0);
+	refuse = false;
+	program(11, 0x0000803b, 0);
+	assert_int_equal(deliveries, 2);
+	assert_int_equal(last.destination, 0);
+	assert_true(rd(0x10 + 2 * 11) & BIT(14));
+}
+
 static void test_level_unmask_while_asserted(void **state)
 {
 	program(10, 0x00018050, 0); /* level, masked */
@@ -215,6 +235,7 @@ int main(void)
 		IOAPIC_TEST(test_edge_delivery),
 		IOAPIC_TEST(test_level_remote_irr_and_eoi),
 		IOAPIC_TEST(test_level_unmask_while_asserted),
+		IOAPIC_TEST(test_level_refused_leaves_remote_irr_clear),
 		IOAPIC_TEST(test_eoi_register_and_edge_switch),
 		IOAPIC_TEST(test_out_of_range),
 	};

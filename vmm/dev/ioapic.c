@@ -26,17 +26,18 @@ static void deliver(struct ioapic *ioapic, unsigned pin)
 
 	if (rte & IOAPIC_RTE_MASKED)
 		return;
-	if (rte_level(rte)) {
-		if (rte & IOAPIC_RTE_REMOTE_IRR)
-			return;
+	if (rte_level(rte) && (rte & IOAPIC_RTE_REMOTE_IRR))
+		return;
+	bool accepted = ioapic->ops && ioapic->ops->deliver &&
+			ioapic->ops->deliver(ioapic->ops->ctx, (u32)(rte >> IOAPIC_RTE_DEST_SHIFT),
+					     (rte & IOAPIC_RTE_DEST_LOGICAL) != 0,
+					     (u8)(rte & IOAPIC_RTE_VECTOR),
+					     (u8)((rte & IOAPIC_RTE_DM_MASK) >> IOAPIC_RTE_DM_SHIFT),
+					     rte_level(rte));
+	/* Remote IRR: set when a local APIC accepts the level interrupt
+	 * (82093AA), so a message nobody took leaves the pin free to retry. */
+	if (rte_level(rte) && accepted)
 		ioapic->redir[pin] |= IOAPIC_RTE_REMOTE_IRR;
-	}
-	if (ioapic->ops && ioapic->ops->deliver)
-		ioapic->ops->deliver(ioapic->ops->ctx, (u32)(rte >> IOAPIC_RTE_DEST_SHIFT),
-				     (rte & IOAPIC_RTE_DEST_LOGICAL) != 0,
-				     (u8)(rte & IOAPIC_RTE_VECTOR),
-				     (u8)((rte & IOAPIC_RTE_DM_MASK) >> IOAPIC_RTE_DM_SHIFT),
-				     rte_level(rte));
 }
 
 void ioapic_init(struct ioapic *ioapic, u8 id, const struct ioapic_ops *ops)

@@ -44,7 +44,9 @@
 	 (0xffULL << IOAPIC_RTE_DEST_SHIFT))
 
 struct ioapic_ops {
-	void (*deliver)(void *ctx, u32 destination, bool logical, u8 vector, u8 delivery_mode,
+	/* true if some local APIC accepted the message: only then does a
+	 * level-triggered entry's remote IRR stay set awaiting the EOI. */
+	bool (*deliver)(void *ctx, u32 destination, bool logical, u8 vector, u8 delivery_mode,
 			bool level);
 	void *ctx;
 };
