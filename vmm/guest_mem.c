@@ -16,12 +16,21 @@ static bool chunk_bit(const u8 *map, u64 chunk)
 	return (map[chunk / BITS_PER_BYTE] >> (chunk % BITS_PER_BYTE)) & 1;
 }
 
+/* The exit-path case, inlined where the hypervisor reaches into guest
+ * RAM: a few bytes inside one chunk that is already cleared. */
+static inline bool ram_ready(const struct vm *vm, u64 gpa, u64 len)
+{
+	u64 chunk = gpa / GUEST_RAM_CHUNK;
+	return !vm->ram_cleared || gpa >= vm->ram_size ||
+	       ((gpa + len - 1) / GUEST_RAM_CHUNK == chunk && chunk_bit(vm->ram_cleared, chunk));
+}
+
 void guest_ram_prepare(struct vm *vm, u64 gpa, u64 len)
 {
 	if (!vm->ram_cleared || !len || gpa >= vm->ram_size)
 		return;
-	u64 end = MIN(gpa + len, vm->ram_size);
-	for (u64 chunk = gpa / GUEST_RAM_CHUNK; chunk * GUEST_RAM_CHUNK < end; chunk++) {
+	u64 first = gpa / GUEST_RAM_CHUNK, last = (MIN(gpa + len, vm->ram_size) - 1) / GUEST_RAM_CHUNK;
+	for (u64 chunk = first; chunk <= last; chunk++) {
 		if (chunk_bit(vm->ram_cleared, chunk))
 			continue;
 		memset(vm->ram_host + chunk * GUEST_RAM_CHUNK, 0, GUEST_RAM_CHUNK);
@@ -34,7 +43,8 @@ void *guest_phys_ptr(struct vm *vm, u64 gpa, u64 len)
 	const struct memmap_region *r = memmap_find(&vm->mem, gpa, len ? len : 1);
 	if (!r)
 		return NULL;
-	guest_ram_prepare(vm, gpa, len ? len : 1);
+	if (!ram_ready(vm, gpa, len ? len : 1))
+		guest_ram_prepare(vm, gpa, len ? len : 1);
 	return r->host + (gpa - r->gpa);
 }
 
@@ -46,7 +56,8 @@ static int phys_copy(struct vm *vm, u64 gpa, u8 *buf, u64 len, bool write)
 			return -1;
 		u64 chunk = MIN(len, r->gpa + r->size - gpa);
 		u8 *host = r->host + (gpa - r->gpa);
-		guest_ram_prepare(vm, gpa, chunk);
+		if (!ram_ready(vm, gpa, chunk))
+			guest_ram_prepare(vm, gpa, chunk);
 		if (write)
 			memcpy(host, buf, chunk);
 		else
