@@ -36,47 +36,5 @@ void vm_set_irq(struct vm *vm, unsigned gsi, bool level)
 	irq_level[gsi] = level;
 }
 
-u64 vm_time_ns(struct vm *vm) { return fake_now; }
-
-#define MAX_TIMERS 8
-static struct vtimer *timers[MAX_TIMERS];
-static unsigned timer_count;
-
-void vtimer_init(struct vm *vm, struct vtimer *t, void (*fire)(void *, u64), void *opaque)
-{
-	assert_true(timer_count < MAX_TIMERS);
-	t->deadline_ns = VTIMER_INACTIVE;
-	t->fire = fire;
-	t->opaque = opaque;
-	t->next = NULL;
-	timers[timer_count++] = t;
-}
-
-void vtimer_arm(struct vm *vm, struct vtimer *t, u64 deadline_ns) { t->deadline_ns = deadline_ns; }
-void vtimer_cancel(struct vm *vm, struct vtimer *t) { t->deadline_ns = VTIMER_INACTIVE; }
-
-static unsigned timer_fires;
-
-static void advance_to(u64 target)
-{
-	for (;;) {
-		struct vtimer *next = NULL;
-		for (unsigned i = 0; i < timer_count; i++) {
-			struct vtimer *t = timers[i];
-			if (t->deadline_ns != VTIMER_INACTIVE && t->deadline_ns <= target &&
-			    (!next || t->deadline_ns < next->deadline_ns))
-				next = t;
-		}
-		if (!next)
-			break;
-		if (next->deadline_ns > fake_now)
-			fake_now = next->deadline_ns;
-		next->deadline_ns = VTIMER_INACTIVE;
-		timer_fires++;
-		next->fire(next->opaque, fake_now);
-	}
-	fake_now = target;
-}
-
-static void advance(u64 ns) { advance_to(fake_now + ns); }
+#include "tests/unit/fake_timers.h"
 #endif

@@ -78,57 +78,7 @@ void vm_log(const struct vm *owner, const char *fmt, ...)
 	log_lines++;
 }
 
-u64 vm_time_ns(struct vm *owner) { return fake_now; }
-
-#define MAX_TIMERS 8
-static struct vtimer *timers[MAX_TIMERS];
-static unsigned timer_count;
-
-void vtimer_init(struct vm *owner, struct vtimer *t, void (*fire)(void *, u64), void *opaque)
-{
-	assert_true(timer_count < MAX_TIMERS);
-	t->deadline_ns = VTIMER_INACTIVE;
-	t->fire = fire;
-	t->opaque = opaque;
-	t->next = NULL;
-	timers[timer_count++] = t;
-}
-
-void vtimer_arm(struct vm *owner, struct vtimer *t, u64 deadline_ns) { t->deadline_ns = deadline_ns; }
-void vtimer_cancel(struct vm *owner, struct vtimer *t) { t->deadline_ns = VTIMER_INACTIVE; }
-
-/* Earliest armed deadline (what vtime_fire_due() would return). */
-static u64 next_deadline(void)
-{
-	u64 next = VTIMER_INACTIVE;
-	for (unsigned i = 0; i < timer_count; i++)
-		next = MIN(next, timers[i]->deadline_ns);
-	return next;
-}
-
-/* Moves guest time to 'target', firing every timer that falls due on the
- * way, in deadline order, at its deadline (as the run loop would). */
-static void advance_to(u64 target)
-{
-	for (unsigned fires = 0;; fires++) {
-		if (fires > 10000)
-			fail_msg("timers keep firing without time passing");
-		struct vtimer *due = NULL;
-		for (unsigned i = 0; i < timer_count; i++) {
-			struct vtimer *t = timers[i];
-			if (t->deadline_ns != VTIMER_INACTIVE && t->deadline_ns <= target &&
-			    (!due || t->deadline_ns < due->deadline_ns))
-				due = t;
-		}
-		if (!due)
-			break;
-		if (due->deadline_ns > fake_now)
-			fake_now = due->deadline_ns;
-		due->deadline_ns = VTIMER_INACTIVE;
-		due->fire(due->opaque, fake_now);
-	}
-	fake_now = target;
-}
+#include "tests/unit/fake_timers.h"
 
 /* ---- The VM ---- */
 
