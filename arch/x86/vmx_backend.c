@@ -153,6 +153,31 @@ static void compute_controls(void)
 					 true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS);
 }
 
+/* Controls without which a guest could reach host state: adjust_controls()
+ * drops what the CPU cannot do, so check that these survived. */
+static int missing_isolation_controls(char *err, size_t len)
+{
+	static const struct {
+		const u32 *controls;
+		u32 bits;
+		const char *what;
+	} required[] = {
+		{ &pin_controls, PIN_EXTERNAL_INTERRUPT_EXITING, "external-interrupt exiting" },
+		{ &primary_controls, PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS, "I/O and MSR bitmaps" },
+		{ &primary_controls, PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING, "CR8 exiting" },
+		{ &primary_controls, PROC_HLT_EXITING, "HLT exiting" },
+		{ &secondary_controls, PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST, "EPT and unrestricted guest" },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(required); i++) {
+		if ((*required[i].controls & required[i].bits) != required[i].bits) {
+			ksnprintf(err, len, "vmx: the CPU does not offer %s, which Presidio needs to keep "
+				  "guests off host state", required[i].what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int vmx_cpu_enable(char *err, size_t len)
 {
 	struct percpu *cpu = this_cpu();
@@ -177,6 +202,10 @@ static int vmx_cpu_enable(char *err, size_t len)
 		return -1;
 	}
 	compute_controls();
+	if (missing_isolation_controls(err, len)) {
+		__asm__ volatile("vmxoff" ::: "cc", "memory");
+		return -1;
+	}
 	tag_pool_init(&vpids, MAX_VPID + 1);
 	invept_all();
 	fpu_cpu_init();
