@@ -1,6 +1,6 @@
 /*
- * libFuzzer target for the instruction decoder and emulator
- * (vmm/emulate.c), which parse guest-controlled bytes.
+ * libFuzzer target for the instruction decoder (vmm/decode.c) and the
+ * emulator built on it (vmm/emulate.c), which parse guest-controlled bytes.
  *
  * Input layout:
  *   byte 0      bits 0-1: mode (real, 16-bit, 32-bit, 64-bit)
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "tests/fuzz/fuzz_support.h"
+#include "vmm/decode.c"
 #include "vmm/emulate.c"
 
 #define SELECTOR_MODE_MASK 0x03
