@@ -26,22 +26,10 @@ timeout 600 qemu-system-x86_64 -machine q35 -m 256 -accel tcg -icount shift=0 \
 
 echo "bench: VT-x under Bochs corei7_skylake_x ..." >&2
 tools/mkiso.sh --module "$mod" "$elf" "$out/bench.iso" console=com1
-cat >"$out/bochsrc" <<RC
-megs: 256
-cpu: model=corei7_skylake_x, ips=50000000, reset_on_triple_fault=0
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-vgaromimage: file=/usr/share/vgabios/vgabios.bin
-display_library: rfb, options="timeout=0"
-boot: cdrom
-ata0-master: type=cdrom, path="$root/$out/bench.iso", status=inserted
-com1: enabled=1, mode=file, dev="$root/$out/vmx.log"
-clock: sync=none, time0=local
-sound: driver=dummy
-speaker: enabled=0
-mouse: enabled=0
-log: $root/$out/bochs.log
-panic: action=fatal
-RC
+# clock sync=none: Bochs' TSC counts instructions.
+tools/bochsrc.py --iso "$root/$out/bench.iso" --serial "$root/$out/vmx.log" \
+	--log "$root/$out/bochs.log" --model corei7_skylake_x --megs 256 --clock-sync none \
+	--out "$out/bochsrc"
 echo c >"$out/bochs.rc"
 rm -f "$out/vmx.log"
 (cd "$out" && exec timeout 900 bochs -q -f bochsrc -rc bochs.rc </dev/null >bochs.out 2>&1) &
