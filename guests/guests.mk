@@ -27,7 +27,7 @@ GUEST_ELF_NAMES := io cpuid msr exceptions hlt mmio paging hostile triple bench
 GUEST_LIB_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.c)) \
 	$(patsubst guests/%.asm,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.asm))
 
-GUEST_IMAGES := $(GUEST_ELF_NAMES:%=$(GUEST_BUILD)/%.elf) $(GUEST_BUILD)/modes.bin
+GUEST_IMAGES := $(GUEST_ELF_NAMES:%=$(GUEST_BUILD)/%.elf) $(GUEST_BUILD)/modes.bin $(GUEST_BUILD)/reset.bin
 
 # Only for running guests without Presidio (see guests/run-native.sh).
 GUEST_NATIVE_IMAGES := $(GUEST_BUILD)/modes-native.elf
@@ -56,8 +56,8 @@ $(GUEST_OBJ)/%.o: guests/%.asm
 	@mkdir -p $(dir $@)
 	$(GUEST_NASM) $(GUEST_NASMFLAGS) -MD $(@:.o=.d) -MP -o $@ $<
 
-# `modes` is a flat real-mode binary loaded at guest-physical 0x8000.
-$(GUEST_BUILD)/modes.bin: guests/modes.asm
+# `modes` and `reset` are flat real-mode binaries loaded at guest-physical 0x8000.
+$(GUEST_BUILD)/%.bin: guests/%.asm
 	@mkdir -p $(dir $@)
 	$(GUEST_NASM) -f bin -MD $(@:.bin=.d) -MP -o $@ $<
 

@@ -50,8 +50,8 @@ void vm_log(const struct vm *vm, const char *fmt, ...)
 
 void vm_stop(struct vm *vm, const char *fmt, ...)
 {
-	if (vm->state != VM_RUNNING && vm->state != VM_CREATED)
-		return;
+	if (vm->state == VM_EXITED || vm->state == VM_STOPPED)
+		return; /* the first reason stands */
 	va_list ap;
 	va_start(ap, fmt);
 	kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
@@ -61,8 +61,8 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 
 void vm_request_reset(struct vm *vm)
 {
-	vm_stop(vm, "the guest asked for a reset (port 0x92, 0xcf9 or the i8042); restarting a VM "
-		"is not supported yet");
+	if (vm->state == VM_RUNNING)
+		vm->state = VM_RESET; /* vmm.c rebuilds it: a reset is a new power-on */
 }
 
 #define EXIT_STATUS_CLEAN 1 /* what debug-exit value 0 gives */

@@ -16,6 +16,7 @@ enum vm_state {
 	VM_RUNNING,
 	VM_EXITED,  /* the guest asked to end (debug exit, power-off) */
 	VM_STOPPED, /* Presidio stopped it (triple fault, entry failure, hostile act) */
+	VM_RESET,   /* the guest reset the machine: it is started again from its description */
 };
 
 struct i8259;

@@ -11,6 +11,10 @@
 
 #define ERROR_LENGTH 256
 #define EXIT_STATUS_SUCCESS 1 /* debug-exit value 0 */
+/* A guest that resets this soon after starting, this many times in a row,
+ * is in a reset loop: stop it rather than spin for ever. */
+#define RESET_LOOP_NS (1 * NS_PER_SECOND)
+#define RESET_LOOP_LIMIT 5
 
 const struct backend_ops *backend;
 static struct vm_config_set configs;
@@ -60,19 +64,33 @@ static void run_one(const struct vm_config *cfg, unsigned index, struct run_summ
 		sum->failed++;
 		return;
 	}
-	struct vm *vm = vm_create(cfg, index, err, sizeof(err));
-	if (!vm) {
-		pr_err("vm %s: %s; VM not started", cfg->name, err);
-		sum->failed++;
-		return;
-	}
-	vm_log(vm, "starting: %llu MiB RAM, %s%s, command line \"%s\"", (unsigned long long)(vm->ram_size / MiB),
-	       backend->name, cfg->debug_exit ? ", debug-exit port" : "", cfg->cmdline);
 	sum->ran++;
-	vm_run(vm);
-	report(vm, sum);
-	vm_print_exit_statistics(vm);
-	vm_destroy(vm);
+	for (unsigned resets = 0, quick_resets = 0;; resets++) {
+		struct vm *vm = vm_create(cfg, index, err, sizeof(err));
+		if (!vm) {
+			pr_err("vm %s: %s; VM not started", cfg->name, err);
+			sum->failed++;
+			return;
+		}
+		vm_log(vm, "%s: %llu MiB RAM, %s%s, command line \"%s\"", resets ? "restarting" : "starting",
+		       (unsigned long long)(vm->ram_size / MiB), backend->name,
+		       cfg->debug_exit ? ", debug-exit port" : "", cfg->cmdline);
+		vm_run(vm);
+		if (vm->state == VM_RESET) {
+			quick_resets = vm_time_ns(vm) < RESET_LOOP_NS ? quick_resets + 1 : 0;
+			vm_log(vm, "the guest reset the machine (reset %u)", resets + 1);
+			if (quick_resets == RESET_LOOP_LIMIT)
+				vm_stop(vm, "reset %u times in a row within a second of starting: a reset loop",
+					RESET_LOOP_LIMIT);
+		}
+		if (vm->state != VM_RESET)
+			report(vm, sum);
+		vm_print_exit_statistics(vm);
+		bool again = vm->state == VM_RESET;
+		vm_destroy(vm);
+		if (!again)
+			return;
+	}
 }
 
 static void finish(const struct hv_options *options, const struct run_summary *sum)
