@@ -8,9 +8,7 @@
 bits 16
 org 0x8000
 
-COM1			equ 0x3f8
-UART_LSR		equ COM1 + 5
-UART_LSR_THRE		equ 0x20
+%include "guests/lib/uart_puts.inc"
 DEBUG_EXIT_PORT		equ 0xf4
 
 REAL_STACK_TOP		equ 0x7000
@@ -293,21 +291,7 @@ bits 32
 
 puts32:					; esi
 	push edx
-.next:
-	lodsb
-	test al, al
-	jz .done
-	mov ah, al
-	mov dx, UART_LSR
-.wait:
-	in al, dx
-	test al, UART_LSR_THRE
-	jz .wait
-	mov al, ah
-	mov dx, COM1
-	out dx, al
-	jmp .next
-.done:
+	UART_PUTS
 	pop edx
 	ret
 

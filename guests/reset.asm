@@ -6,30 +6,14 @@
 bits 16
 org 0x8000
 
-COM1			equ 0x3f8
-UART_LSR		equ COM1 + 5
-UART_LSR_THRE		equ 0x20
+%include "guests/lib/uart_puts.inc"
 I8042_COMMAND		equ 0x64
 I8042_PULSE_RESET	equ 0xfe
 
 start:
 	cld
 	mov si, message
-.next:
-	lodsb
-	test al, al
-	jz .reset
-	mov ah, al
-	mov dx, UART_LSR
-.wait:
-	in al, dx
-	test al, UART_LSR_THRE
-	jz .wait
-	mov al, ah
-	mov dx, COM1
-	out dx, al
-	jmp .next
-.reset:
+	UART_PUTS
 	mov al, I8042_PULSE_RESET
 	out I8042_COMMAND, al
 .hang:
