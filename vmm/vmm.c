@@ -64,7 +64,6 @@ static void run_one(const struct vm_config *cfg, unsigned index, struct run_summ
 		sum->failed++;
 		return;
 	}
-	sum->ran++;
 	for (unsigned resets = 0, quick_resets = 0;; resets++) {
 		struct vm *vm = vm_create(cfg, index, err, sizeof(err));
 		if (!vm) {
@@ -72,6 +71,8 @@ static void run_one(const struct vm_config *cfg, unsigned index, struct run_summ
 			sum->failed++;
 			return;
 		}
+		if (!resets)
+			sum->ran++;
 		vm_log(vm, "%s: %llu MiB RAM, %s%s, command line \"%s\"", resets ? "restarting" : "starting",
 		       (unsigned long long)(vm->ram_size / MiB), backend->name,
 		       cfg->debug_exit ? ", debug-exit port" : "", cfg->cmdline);
