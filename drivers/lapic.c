@@ -5,6 +5,7 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/tsc.h"
+#include "lib/muldiv.h"
 #include "lib/print.h"
 #include "mm/phys.h"
 
@@ -22,7 +23,6 @@
 #define SVR_APIC_ENABLE BIT(8)
 #define LVT_MASKED BIT(16)
 #define LVT_TIMER_TSC_DEADLINE (2u << 17) /* timer mode field, bits 18:17 */
-#define NS_PER_SECOND 1000000000ULL
 #define MAX_ONESHOT_TICKS 0xffffffffULL
 #define TIMER_DIVIDE_BY_1 0xb
 #define CALIBRATION_TICKS 0x10000000u
@@ -57,13 +57,13 @@ static bool calibrate(void)
 		return false;
 	lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_BY_1);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
-	u64 start = rdtsc(), wait = tsc_hz * CALIBRATION_NS / 1000000000ULL;
+	u64 start = rdtsc(), wait = tsc_hz * CALIBRATION_NS / NS_PER_SECOND;
 	lapic_write(LAPIC_TIMER_INITIAL, CALIBRATION_TICKS);
 	while (rdtsc() - start < wait)
 		cpu_relax();
 	u32 elapsed = CALIBRATION_TICKS - lapic_read(LAPIC_TIMER_CURRENT);
 	lapic_write(LAPIC_TIMER_INITIAL, 0);
-	timer_hz = (u64)elapsed * 1000000000ULL / CALIBRATION_NS;
+	timer_hz = (u64)elapsed * NS_PER_SECOND / CALIBRATION_NS;
 	return timer_hz != 0;
 }
 
@@ -97,26 +97,20 @@ bool lapic_init(void)
 	return true;
 }
 
-/* ns * hz / 10^9 without overflow for long timeouts (and without a 128-bit
- * division, which would need libgcc): whole seconds, then the rest. */
-static u64 ns_to_ticks(u64 ns, u64 hz)
-{
-	return ns / NS_PER_SECOND * hz + ns % NS_PER_SECOND * hz / NS_PER_SECOND;
-}
 
 void lapic_timer_oneshot(u64 ns)
 {
 	if (!lapic)
 		return;
 	if (tsc_deadline_mode) {
-		wrmsr(MSR_IA32_TSC_DEADLINE, ns ? rdtsc() + MAX(ns_to_ticks(ns, tsc_hz), 1) : 0);
+		wrmsr(MSR_IA32_TSC_DEADLINE, ns ? rdtsc() + MAX(muldiv(ns, tsc_hz, NS_PER_SECOND), 1) : 0);
 		return;
 	}
 	if (!ns) {
 		lapic_write(LAPIC_TIMER_INITIAL, 0);
 		return;
 	}
-	u64 ticks = ns_to_ticks(ns, timer_hz);
+	u64 ticks = muldiv(ns, timer_hz, NS_PER_SECOND);
 	lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR); /* one-shot, unmasked */
 	lapic_write(LAPIC_TIMER_INITIAL, (u32)MIN(MAX(ticks, 1), MAX_ONESHOT_TICKS));
 }

@@ -1,12 +1,13 @@
 /* What CPUID tells a guest: the host's answers, filtered (pure; host-tested). */
 #pragma once
 #include "lib/types.h"
+#include "vmm/dev/lapic.h"
 
 #define CPUID_HYPERVISOR_BASE 0x40000000
 #define CPUID_HYPERVISOR_TIMING 0x40000010
-/* The local APIC timer's input clock (vmm/dev/lapic.h LAPIC_DEFAULT_BUS_HZ),
- * reported in leaf 0x40000010 EBX as in the VMware/KVM timing leaf. */
-#define CPUID_APIC_BUS_KHZ 1000000
+/* The local APIC timer's input clock, reported in leaf 0x40000010 EBX as in
+ * the VMware/KVM timing leaf. */
+#define CPUID_APIC_BUS_KHZ (LAPIC_DEFAULT_BUS_HZ / 1000)
 #define HYPERVISOR_SIGNATURE "Presidio\0\0\0\0"
 
 struct cpuid_result {

@@ -6,10 +6,10 @@
  */
 #pragma once
 #include "lib/types.h"
+#include "lib/muldiv.h" /* NS_PER_SECOND */
 
 struct vm;
 
-#define NS_PER_SECOND 1000000000ULL
 #define VTIMER_INACTIVE (~0ULL)
 
 struct vtimer {

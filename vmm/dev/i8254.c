@@ -84,15 +84,13 @@ struct i8254 {
 
 static u64 ns_to_ticks(u64 ns)
 {
-	return ns / NS_PER_SECOND * I8254_FREQUENCY_HZ +
-	       ns % NS_PER_SECOND * I8254_FREQUENCY_HZ / NS_PER_SECOND;
+	return muldiv(ns, I8254_FREQUENCY_HZ, NS_PER_SECOND);
 }
 
 /* Rounded up, so that ns_to_ticks(ticks_to_ns(t)) >= t. */
 static u64 ticks_to_ns(u64 ticks)
 {
-	return ticks / I8254_FREQUENCY_HZ * NS_PER_SECOND +
-	       (ticks % I8254_FREQUENCY_HZ * NS_PER_SECOND + I8254_FREQUENCY_HZ - 1) / I8254_FREQUENCY_HZ;
+	return muldiv_round_up(ticks, NS_PER_SECOND, I8254_FREQUENCY_HZ);
 }
 
 static u64 elapsed_ticks(const struct pit_channel *ch, u64 now)

@@ -10,9 +10,9 @@
  * initial-count write).
  */
 #include "vmm/dev/lapic.h"
+#include "lib/muldiv.h"
 #include "lib/string.h"
 
-#define NS_PER_SEC 1000000000ULL
 
 #define APIC_ID_SHIFT 24
 #define APIC_XAPIC_ID_MASK 0xff000000u
@@ -59,14 +59,6 @@ static int vec_highest(const u32 *reg)
 	return -1;
 }
 
-/* a * mul / div without 128-bit division; saturates. Needs mul * div < 2^64. */
-static u64 muldiv(u64 a, u64 mul, u64 div)
-{
-	u64 hi;
-	if (__builtin_mul_overflow(a / div, mul, &hi) || hi > ~0ULL - (a % div) * mul / div)
-		return ~0ULL;
-	return hi + (a % div) * mul / div;
-}
 
 /* --- callbacks --- */
 
@@ -252,7 +244,7 @@ static u32 timer_mode(const struct vlapic *lapic)
 static u64 timer_period_ns(const struct vlapic *lapic)
 {
 	u64 ticks = (u64)lapic->timer_initial * vlapic_timer_divisor(lapic->timer_dcr);
-	u64 ns = muldiv(ticks, NS_PER_SEC, lapic->bus_hz);
+	u64 ns = muldiv_saturating(ticks, NS_PER_SECOND, lapic->bus_hz);
 	return ns ? ns : 1;
 }
 
@@ -293,7 +285,7 @@ u32 vlapic_timer_current_count(struct vlapic *lapic, u64 now)
 
 	if (!lapic->timer_running || timer_mode(lapic) == APIC_LVT_TIMER_TSCDEADLINE)
 		return 0;
-	ticks = muldiv(now - lapic->timer_start_ns, lapic->bus_hz, NS_PER_SEC) /
+	ticks = muldiv_saturating(now - lapic->timer_start_ns, lapic->bus_hz, NS_PER_SECOND) /
 		vlapic_timer_divisor(lapic->timer_dcr);
 	if (timer_mode(lapic) == APIC_LVT_TIMER_PERIODIC)
 		return lapic->timer_initial - (u32)(ticks % lapic->timer_initial);
@@ -313,7 +305,7 @@ static void tsc_deadline_arm(struct vlapic *lapic)
 	}
 	/* Saturating: a deadline centuries away must not wrap into the past
 	 * (the timer would fire, find the TSC short of it and re-arm forever). */
-	u64 now = now_ns(lapic), delta = muldiv(lapic->tsc_deadline - tsc, NS_PER_SEC, lapic->tsc_hz);
+	u64 now = now_ns(lapic), delta = muldiv_saturating(lapic->tsc_deadline - tsc, NS_PER_SECOND, lapic->tsc_hz);
 	arm(lapic, delta > ~0ULL - now ? ~0ULL : now + delta);
 }
 
@@ -385,7 +377,7 @@ void vlapic_init(struct vlapic *lapic, u32 apic_id, bool bsp, const struct vlapi
 	memset(lapic, 0, sizeof(*lapic));
 	lapic->ops = ops;
 	lapic->bus_hz = bus_hz ? bus_hz : LAPIC_DEFAULT_BUS_HZ;
-	lapic->tsc_hz = tsc_hz ? tsc_hz : NS_PER_SEC;
+	lapic->tsc_hz = tsc_hz ? tsc_hz : NS_PER_SECOND;
 	lapic->initial_id = apic_id;
 	lapic->id = apic_id << APIC_ID_SHIFT;
 	lapic->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_EN | (bsp ? APIC_BASE_BSP : 0);

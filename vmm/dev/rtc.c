@@ -201,13 +201,12 @@ static s64 time_from_registers(const struct rtc *r)
 
 static u64 ns_to_divider_ticks(u64 ns)
 {
-	return ns / NS_PER_SECOND * RTC_DIVIDER_HZ + ns % NS_PER_SECOND * RTC_DIVIDER_HZ / NS_PER_SECOND;
+	return muldiv(ns, RTC_DIVIDER_HZ, NS_PER_SECOND);
 }
 
 static u64 divider_ticks_to_ns(u64 ticks) /* rounded up */
 {
-	return ticks / RTC_DIVIDER_HZ * NS_PER_SECOND +
-	       (ticks % RTC_DIVIDER_HZ * NS_PER_SECOND + RTC_DIVIDER_HZ - 1) / RTC_DIVIDER_HZ;
+	return muldiv_round_up(ticks, NS_PER_SECOND, RTC_DIVIDER_HZ);
 }
 
 /* Periodic rate: RS 1-2 repeat RS 8-9; RS n >= 3 divides 32768 Hz by 2^(n-1). */
