@@ -3,6 +3,7 @@
 #include "vmm/backend.h"
 #include "vmm/pagewalk.h"
 #include "vmm/vm.h"
+#include "lib/bitmap.h"
 #include "lib/string.h"
 
 #define CR0_PE BIT(0)
@@ -10,19 +11,13 @@
 #define EFER_LMA BIT(10)
 #define RFLAGS_VM BIT(17)
 
-
-static bool chunk_bit(const u8 *map, u64 chunk)
-{
-	return (map[chunk / BITS_PER_BYTE] >> (chunk % BITS_PER_BYTE)) & 1;
-}
-
 /* The exit-path case, inlined where the hypervisor reaches into guest
  * RAM: a few bytes inside one chunk that is already cleared. */
 static inline bool ram_ready(const struct vm *vm, u64 gpa, u64 len)
 {
 	u64 chunk = gpa / GUEST_RAM_CHUNK;
 	return !vm->ram_cleared || gpa >= vm->ram_size ||
-	       ((gpa + len - 1) / GUEST_RAM_CHUNK == chunk && chunk_bit(vm->ram_cleared, chunk));
+	       ((gpa + len - 1) / GUEST_RAM_CHUNK == chunk && bitmap_test(vm->ram_cleared, chunk));
 }
 
 void guest_ram_prepare(struct vm *vm, u64 gpa, u64 len)
@@ -31,10 +26,10 @@ void guest_ram_prepare(struct vm *vm, u64 gpa, u64 len)
 		return;
 	u64 first = gpa / GUEST_RAM_CHUNK, last = (MIN(gpa + len, vm->ram_size) - 1) / GUEST_RAM_CHUNK;
 	for (u64 chunk = first; chunk <= last; chunk++) {
-		if (chunk_bit(vm->ram_cleared, chunk))
+		if (bitmap_test(vm->ram_cleared, chunk))
 			continue;
 		memset(vm->ram_host + chunk * GUEST_RAM_CHUNK, 0, GUEST_RAM_CHUNK);
-		vm->ram_cleared[chunk / BITS_PER_BYTE] |= (u8)(1u << (chunk % BITS_PER_BYTE));
+		bitmap_set(vm->ram_cleared, chunk);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/pagewalk.h"
 #include "vmm/vm.h"
+#include "lib/bitmap.h"
 #include "lib/string.h"
 
 #define MMIO_MAX_ACCESS 8
@@ -160,8 +161,7 @@ static enum exit_action first_touch_of_ram(struct vcpu *v, u64 gpa)
 {
 	struct vm *vm = v->vm;
 	u64 chunk = gpa / GUEST_RAM_CHUNK, base = chunk * GUEST_RAM_CHUNK;
-	u8 bit = (u8)(1u << (chunk % BITS_PER_BYTE));
-	if (!vm->ram_mapped || (vm->ram_mapped[chunk / BITS_PER_BYTE] & bit)) {
+	if (!vm->ram_mapped || bitmap_test(vm->ram_mapped, chunk)) {
 		vm_stop(vm, "nested page fault at guest-physical 0x%llx, which is mapped RAM",
 			(unsigned long long)gpa);
 		return EXIT_STOP;
@@ -172,7 +172,7 @@ static enum exit_action first_touch_of_ram(struct vcpu *v, u64 gpa)
 			(unsigned long long)base);
 		return EXIT_STOP;
 	}
-	vm->ram_mapped[chunk / BITS_PER_BYTE] |= bit;
+	bitmap_set(vm->ram_mapped, chunk);
 	vm->stats.ram_chunks_mapped++;
 	return EXIT_CONTINUE;
 }
