@@ -246,14 +246,20 @@ static bool pic_reaches(struct vcpu *v)
 	       (!(lvt0 & APIC_LVT_MASKED) && (lvt0 & APIC_LVT_DM_MASK) >> APIC_LVT_DM_SHIFT == APIC_DM_EXTINT);
 }
 
+/* The 8259's INT output is up. */
+static bool pic_output(const struct vcpu *v)
+{
+	return v->vm->pic && i8259_has_interrupt(v->vm->pic);
+}
+
 bool vcpu_apic_has_interrupt(struct vcpu *v)
 {
-	bool pic_output = v->vm->pic && i8259_has_interrupt(v->vm->pic);
-	if (pic_output && pic_reaches(v))
+	bool output = pic_output(v);
+	if (output && pic_reaches(v))
 		return true;
 	if (!v->apic)
 		return false;
-	if (!pic_output && !lapic_of(v)->irr_words) {
+	if (!output && !lapic_of(v)->irr_words) {
 		v->irq_check = false; /* until the next request */
 		return false;
 	}
@@ -262,7 +268,7 @@ bool vcpu_apic_has_interrupt(struct vcpu *v)
 
 u8 vcpu_apic_acknowledge(struct vcpu *v)
 {
-	if (v->vm->pic && i8259_has_interrupt(v->vm->pic) && pic_reaches(v))
+	if (pic_output(v) && pic_reaches(v))
 		return (u8)i8259_acknowledge(v->vm->pic);
 	struct vlapic *lapic = v->apic ? lapic_of(v) : NULL;
 	int vector = lapic ? vlapic_pending_vector(lapic) : -1;

@@ -1,7 +1,8 @@
 /*
  * Assembler helpers shared by the VMX and SVM entry stubs: move the guest
  * GPRs that both treat alike (all but RAX, RSP, RSI, RDI, which each stub
- * handles itself) between the registers and gprs[] (enum x86_gpr order).
+ * handles itself) between the registers and gprs[] (enum x86_gpr order),
+ * and save/restore the host's callee-saved registers around the run.
  */
 #define GPR(n) ((n) * 8)
 #define GPR_RAX 0
@@ -40,4 +41,25 @@
 	mov %r13, GPR(13)(\base)
 	mov %r14, GPR(14)(\base)
 	mov %r15, GPR(15)(\base)
+.endm
+
+/* The host's callee-saved registers around a guest run (SysV ABI), with a
+ * frame pointer for backtraces. */
+.macro push_host_callee_saved
+	push %rbp
+	mov %rsp, %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+.endm
+
+.macro pop_host_callee_saved
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
 .endm

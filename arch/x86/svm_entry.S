@@ -9,13 +9,7 @@
 	.text
 	.globl svm_enter_guest
 svm_enter_guest:
-	push %rbp
-	mov %rsp, %rbp
-	push %rbx
-	push %r12
-	push %r13
-	push %r14
-	push %r15
+	push_host_callee_saved
 	push %rdx                       /* host VMCB */
 	push %rsi                       /* gprs */
 
@@ -41,10 +35,5 @@ svm_enter_guest:
 	vmload %rax
 	cli
 	stgi
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbx
-	pop %rbp
+	pop_host_callee_saved
 	ret

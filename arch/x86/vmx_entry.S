@@ -10,13 +10,7 @@
 	.text
 	.globl vmx_enter_guest
 vmx_enter_guest:
-	push %rbp
-	mov %rsp, %rbp
-	push %rbx
-	push %r12
-	push %r13
-	push %r14
-	push %r15
+	push_host_callee_saved
 	push %rdi                       /* gprs, found again at vmx_exit_point */
 	mov $VMCS_HOST_RSP, %edx
 	vmwrite %rsp, %rdx
@@ -46,10 +40,5 @@ vmx_exit_point:
 	store_common_guest_gprs %rdi
 	pop %rdi
 	xor %eax, %eax
-4:	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbx
-	pop %rbp
+4:	pop_host_callee_saved
 	ret
