@@ -27,12 +27,17 @@ GUEST_ELF_NAMES := io cpuid msr exceptions hlt mmio paging hostile triple bench
 GUEST_LIB_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.c)) \
 	$(patsubst guests/%.asm,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.asm))
 
+# The hostile suite: guests/hostile.c and one file per group of cases.
+HOSTILE_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/hostile_*.c)) \
+	$(patsubst guests/%.asm,$(GUEST_OBJ)/%.o,$(wildcard guests/hostile_*.asm))
+
 GUEST_IMAGES := $(GUEST_ELF_NAMES:%=$(GUEST_BUILD)/%.elf) $(GUEST_BUILD)/modes.bin $(GUEST_BUILD)/reset.bin
 
 # Only for running guests without Presidio (see guests/run-native.sh).
 GUEST_NATIVE_IMAGES := $(GUEST_BUILD)/modes-native.elf
 
-GUEST_OBJS := $(GUEST_LIB_OBJS) $(GUEST_ELF_NAMES:%=$(GUEST_OBJ)/%.o) $(GUEST_OBJ)/paging_long.o
+GUEST_OBJS := $(GUEST_LIB_OBJS) $(GUEST_ELF_NAMES:%=$(GUEST_OBJ)/%.o) $(GUEST_OBJ)/paging_long.o \
+	$(HOSTILE_OBJS)
 .SECONDARY: $(GUEST_OBJS)
 
 .PHONY: guests guests-native
@@ -47,6 +52,8 @@ $(GUEST_BUILD)/%.elf: $(GUEST_OBJ)/%.o $(GUEST_LIB_OBJS) guests/lib/guest.ld
 
 # The paging guest runs part of its checks in 64-bit code.
 $(GUEST_BUILD)/paging.elf: $(GUEST_OBJ)/paging_long.o
+# The hostile suite links its groups of cases.
+$(GUEST_BUILD)/hostile.elf: $(HOSTILE_OBJS)
 
 $(GUEST_OBJ)/%.o: guests/%.c
 	@mkdir -p $(dir $@)

@@ -7,6 +7,7 @@
  * zero above its image; it leaves a pattern in it, so that a VM after it
  * on the same frames would see any leftover (the scenario runs it twice).
  */
+#include "hostile.h"
 #include "interrupts.h"
 #include "multiboot.h"
 #include "report.h"
@@ -267,11 +268,17 @@ void guest_main(void)
 {
 	uint32_t top = clear_check_top();
 	check_ram_starts_clear(top);
+	hostile_leftover_cases();
 	check_virtualization_opcodes();
 	check_enable_attempts();
 	check_string_io_unclaimed();
 	check_physical_sweep();
 	check_read_straddling_ram_end();
+	hostile_cpu_cases();
+	hostile_timer_cases();
+	hostile_console_cases();
+	hostile_long_mode_cases();
+	hostile_leave_leftovers();
 	leave_leftovers(top);
 	report_pass("guest still running after the hostile accesses");
 }
