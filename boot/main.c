@@ -190,6 +190,8 @@ void kmain(u32 magic, u32 info_phys)
 {
 	char err[ERROR_LENGTH];
 	tsc_record_entry();
+	/* Firmware may leave the caches off; the VMCS host CR0 copies ours. */
+	write_cr0(read_cr0() & ~(CR0_CD | CR0_NW));
 	percpu_init_boot_cpu();
 	idt_init();
 	pic_mask_all();

@@ -845,3 +845,12 @@ enum emulate_status x86_emulate(struct emulate_ctx *ctx)
 		ctx->rip = next_rip(ctx);
 	return status;
 }
+
+enum emulate_status x86_read_rm_operand(struct emulate_ctx *ctx, unsigned size, u64 *value)
+{
+	struct execution e = { .ctx = ctx, .insn = &ctx->insn };
+	struct operand op = rm_operand(&e, size);
+	enum emulate_status status = operand_read(&e, &op);
+	*value = op.value;
+	return status;
+}

@@ -52,3 +52,6 @@ struct emulate_ctx {
 
 /* Fetches, decodes and executes one instruction at CS:ctx->rip. */
 enum emulate_status x86_emulate(struct emulate_ctx *ctx);
+/* The r/m operand (register or memory) of the instruction in ctx->insn,
+ * already decoded at CS:ctx->rip (e.g. LMSW's source). */
+enum emulate_status x86_read_rm_operand(struct emulate_ctx *ctx, unsigned size, u64 *value);

@@ -23,6 +23,8 @@ static const char *const reason_names[EXIT_REASON_COUNT] = {
 	[EXIT_NMI] = "nmi", [EXIT_TRIPLE_FAULT] = "triple-fault", [EXIT_HYPERCALL] = "hypercall",
 	[EXIT_VIRT_INSTRUCTION] = "virt-instruction", [EXIT_INIT] = "init", [EXIT_SIPI] = "sipi",
 	[EXIT_XSETBV] = "xsetbv", [EXIT_INVLPG] = "invlpg", [EXIT_INVD] = "invd", [EXIT_PAUSE] = "pause",
+	[EXIT_WBINVD] = "wbinvd", [EXIT_RDPMC] = "rdpmc", [EXIT_UNAVAILABLE_INSTRUCTION] = "ud-instruction",
+	[EXIT_TASK_SWITCH] = "task-switch", [EXIT_SMI] = "smi", [EXIT_MACHINE_CHECK] = "machine-check",
 	[EXIT_ENTRY_FAILED] = "entry-failed", [EXIT_UNKNOWN] = "unknown",
 };
 
@@ -31,9 +33,25 @@ const char *exit_reason_name(enum exit_reason reason)
 	return reason < EXIT_REASON_COUNT && reason_names[reason] ? reason_names[reason] : "?";
 }
 
+/* SDM Vol. 3A Table 6-1: the exceptions that push an error code. */
+static bool exception_has_error_code(u8 vector)
+{
+	return vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) || vector == VEC_AC ||
+	       vector == VEC_CP;
+}
+
+/* The one place an exception for the guest is queued: the error code
+ * follows the architecture, not the caller (none in real mode, where
+ * delivery never pushes one, and none for vectors without one). */
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error_code, u32 error_code)
 {
-	backend->inject_event(v, EVENT_EXCEPTION, vector, has_error_code, error_code);
+	has_error_code = exception_has_error_code(vector) && (vcpu_control(v)->cr0 & CR0_PE);
+	backend->inject_event(v, EVENT_EXCEPTION, vector, has_error_code, has_error_code ? error_code : 0);
+}
+
+void vcpu_inject_gp(struct vcpu *v)
+{
+	vcpu_inject_exception(v, VEC_GP, true, 0);
 }
 
 void vcpu_set_cr2(struct vcpu *v, u64 address)
@@ -64,6 +82,7 @@ static const struct {
 	[EXIT_INVD] = { 2, { 0x0f, 0x08 } },
 	[EXIT_XSETBV] = { 3, { 0x0f, 0x01, 0xd1 } },
 	[EXIT_PAUSE] = { 2, { 0xf3, 0x90 } },
+	[EXIT_WBINVD] = { 2, { 0x0f, 0x09 } },
 };
 
 static u8 plain_length(struct vcpu *v, enum exit_reason reason)
@@ -99,8 +118,23 @@ bool vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *exit)
 	v->regs.rip += length;
 	if (guest_cpu_mode(v) != X86_MODE_LONG64)
 		v->regs.rip &= RIP_MASK_32;
-	backend->clear_interrupt_shadow(v);
+	vcpu_instruction_completed(v);
 	return true;
+}
+
+/* Single-step (SDM Vol. 3B 18.3.1.4): an instruction completed with
+ * RFLAGS.TF set ends in a #DB trap with DR6.BS, also when Presidio
+ * completed it (CPUID, port I/O, MMIO...) and the CPU never saw it. */
+void vcpu_instruction_completed(struct vcpu *v)
+{
+	backend->clear_interrupt_shadow(v);
+	if (!(v->regs.rflags & RFLAGS_TF))
+		return;
+	struct vcpu_sregs s;
+	backend->get_sregs(v, &s);
+	s.dr6 |= DR6_BS;
+	vcpu_set_sregs(v, &s);
+	vcpu_inject_exception(v, VEC_DB, false, 0);
 }
 
 static enum exit_action skip(struct vcpu *v, const struct vm_exit *exit)
@@ -127,7 +161,7 @@ static enum exit_action handle_msr_read(struct vcpu *v, const struct vm_exit *ex
 {
 	u64 value;
 	if (msr_guest_read(v, exit->msr.index, &value)) {
-		vcpu_inject_exception(v, VEC_GP, true, 0);
+		vcpu_inject_gp(v);
 		return EXIT_CONTINUE;
 	}
 	v->regs.gpr[GPR_RAX] = (u32)value;
@@ -139,7 +173,7 @@ static enum exit_action handle_msr_write(struct vcpu *v, const struct vm_exit *e
 {
 	u64 value = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
 	if (msr_guest_write(v, exit->msr.index, value)) {
-		vcpu_inject_exception(v, VEC_GP, true, 0);
+		vcpu_inject_gp(v);
 		return EXIT_CONTINUE;
 	}
 	return skip(v, exit);
@@ -253,14 +287,60 @@ static enum exit_action handle_hypercall(struct vcpu *v, const struct vm_exit *e
 	return handle_invalid_opcode(v, "hypercall (VMCALL/VMMCALL)");
 }
 
+/* XSETBV (SDM Vol. 2C): #UD without CR4.OSXSAVE; #GP for CPL > 0, an XCR
+ * other than XCR0 or a value the rules reject; only then does the host
+ * execute it. */
 static enum exit_action handle_xsetbv(struct vcpu *v, const struct vm_exit *exit)
 {
 	u64 value = (v->regs.gpr[GPR_RDX] << 32) | (u32)v->regs.gpr[GPR_RAX];
-	if ((u32)v->regs.gpr[GPR_RCX] != 0 || backend->set_xcr0(v, value)) {
-		vcpu_inject_exception(v, VEC_GP, true, 0);
+	if (!(vcpu_control(v)->cr4 & CR4_OSXSAVE)) {
+		vcpu_inject_exception(v, VEC_UD, false, 0);
+		return EXIT_CONTINUE;
+	}
+	if (vcpu_control(v)->cpl != 0 || (u32)v->regs.gpr[GPR_RCX] != 0 || vcpu_set_xcr0(v, value)) {
+		vcpu_inject_gp(v);
 		return EXIT_CONTINUE;
 	}
 	return skip(v, exit);
+}
+
+static enum exit_action handle_rdpmc(struct vcpu *v, const struct vm_exit *exit)
+{
+	/* No performance counters are offered: every counter index is invalid. */
+	vcpu_inject_gp(v);
+	return EXIT_CONTINUE;
+}
+
+static enum exit_action handle_unavailable_instruction(struct vcpu *v, const struct vm_exit *exit)
+{
+	if (v->vm->virt_insn_reports++ < VIRT_INSTRUCTION_LOG_LIMIT)
+		vm_log(v->vm, "%s at RIP 0x%llx: #UD (not available to this vCPU)", exit->virt_instruction.what,
+		       (unsigned long long)v->regs.rip);
+	vcpu_inject_exception(v, VEC_UD, false, 0);
+	return EXIT_CONTINUE;
+}
+
+static enum exit_action handle_invlpg(struct vcpu *v, const struct vm_exit *exit)
+{
+	/* The CPU did not invalidate anything: flush the vCPU's TLB tag. */
+	backend->flush_guest_tlb(v);
+	return skip(v, exit);
+}
+
+static enum exit_action handle_task_switch(struct vcpu *v, const struct vm_exit *exit)
+{
+	vm_stop(v->vm, "hardware task switch (%s to TSS selector 0x%x) at RIP 0x%llx: task switches "
+		"are not emulated on VT-x yet", exit->task_switch.source, exit->task_switch.selector,
+		(unsigned long long)v->regs.rip);
+	backend->dump_state(v);
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_machine_check(struct vcpu *v, const struct vm_exit *exit)
+{
+	vm_stop(v->vm, "machine check while the guest ran (a host hardware error) at RIP 0x%llx",
+		(unsigned long long)v->regs.rip);
+	return EXIT_STOP;
 }
 
 #define CR0_TS BIT(3)
@@ -278,50 +358,85 @@ static enum exit_action handle_cr8(struct vcpu *v, const struct vm_exit *exit, u
 	if (exit->cr.type == CR_MOV_FROM) {
 		*gpr = vcpu_apic_cr8(v);
 	} else if (vcpu_apic_set_cr8(v, *gpr)) {
-		vcpu_inject_exception(v, VEC_GP, true, 0);
+		vcpu_inject_gp(v);
 		return EXIT_CONTINUE;
 	}
 	return skip(v, exit);
 }
 
-static enum exit_action handle_cr_access(struct vcpu *v, const struct vm_exit *exit)
+#define CLTS_OPCODE 0x06
+#define GROUP7_OPCODE 0x01
+#define LMSW_MODRM_REG 6
+#define MODRM_REG_MASK 7
+#define LMSW_OPERAND_SIZE 2
+
+/* What a CR exit did not report (SVM without decode assists; LMSW and
+ * CLTS behind a CR0 write intercept), from the instruction itself.
+ * 0, 1 if a fault reading LMSW's operand was injected, -1 if unknown. */
+static int decode_cr_access(struct vcpu *v, struct vm_exit *e)
 {
+	struct x86_insn insn;
+	u64 source;
+	if (vcpu_decode_instruction(v, &insn) || insn.opcode_map != 1)
+		return -1;
+	switch (insn.opcode) {
+	case MOV_TO_CR_OPCODE:
+	case MOV_FROM_CR_OPCODE:
+		e->cr.type = insn.opcode == MOV_TO_CR_OPCODE ? CR_MOV_TO : CR_MOV_FROM;
+		e->cr.gpr = insn.modrm_rm; /* MOV to/from CRn: the GPR is ModRM.rm */
+		return 0;
+	case CLTS_OPCODE:
+		e->cr.type = CR_CLTS;
+		return 0;
+	case GROUP7_OPCODE:
+		if (!insn.has_modrm || (insn.modrm_reg & MODRM_REG_MASK) != LMSW_MODRM_REG)
+			return -1;
+		int read = vcpu_read_rm_operand(v, &insn, LMSW_OPERAND_SIZE, &source);
+		e->cr.type = CR_LMSW;
+		e->cr.lmsw_source = (u16)source;
+		return read;
+	default:
+		return -1;
+	}
+}
+
+static enum exit_action handle_cr_access(struct vcpu *v, const struct vm_exit *reported)
+{
+	struct vm_exit e = *reported;
 	struct vcpu_sregs s;
-	backend->get_sregs(v, &s);
-	u8 gpr_index = exit->cr.gpr;
-	if (gpr_index == CR_GPR_UNKNOWN) {
-		struct x86_insn insn;
-		/* MOV to/from CRn is 0F 22 / 0F 20 with the GPR in ModRM.rm. */
-		if (vcpu_decode_instruction(v, &insn) || insn.opcode_map != 1 ||
-		    (insn.opcode != MOV_TO_CR_OPCODE && insn.opcode != MOV_FROM_CR_OPCODE)) {
+	if (e.cr.gpr == CR_GPR_UNKNOWN) {
+		int decoded = decode_cr_access(v, &e);
+		if (decoded > 0)
+			return EXIT_CONTINUE;
+		if (decoded < 0) {
 			vm_stop(v->vm, "cannot decode the control-register access at RIP 0x%llx",
 				(unsigned long long)v->regs.rip);
 			return EXIT_STOP;
 		}
-		gpr_index = insn.modrm_rm;
 	}
-	u64 *gpr = &v->regs.gpr[gpr_index & (GPR_COUNT - 1)];
-	if (exit->cr.cr == CR8_TPR)
-		return handle_cr8(v, exit, gpr);
-	u64 current = exit->cr.cr == 0 ? s.cr0 : exit->cr.cr == 3 ? s.cr3 : s.cr4;
+	backend->get_sregs(v, &s);
+	u64 *gpr = &v->regs.gpr[e.cr.gpr & (GPR_COUNT - 1)];
+	if (e.cr.cr == CR8_TPR)
+		return handle_cr8(v, &e, gpr);
+	u64 current = e.cr.cr == 0 ? s.cr0 : e.cr.cr == 3 ? s.cr3 : s.cr4;
 	u64 value;
-	switch (exit->cr.type) {
+	switch (e.cr.type) {
 	case CR_MOV_FROM:
 		*gpr = current;
-		return skip(v, exit);
+		return skip(v, &e);
 	case CR_MOV_TO: value = *gpr; break;
 	case CR_CLTS: value = s.cr0 & ~CR0_TS; break;
 	default: /* LMSW: can set PE but never clear it */
-		value = (s.cr0 & ~(u64)LMSW_BITS) | (exit->cr.lmsw_source & LMSW_BITS) | (s.cr0 & CR0_PE);
+		value = (s.cr0 & ~(u64)LMSW_BITS) | (e.cr.lmsw_source & LMSW_BITS) | (s.cr0 & CR0_PE);
 		break;
 	}
-	if (guest_cpu_mode(v) != X86_MODE_LONG64 && exit->cr.type == CR_MOV_TO)
+	if (guest_cpu_mode(v) != X86_MODE_LONG64 && e.cr.type == CR_MOV_TO)
 		value = (u32)value;
-	if (vcpu_set_cr(v, exit->cr.cr, value)) {
-		vcpu_inject_exception(v, VEC_GP, true, 0);
+	if (vcpu_set_cr(v, e.cr.cr, value)) {
+		vcpu_inject_gp(v);
 		return EXIT_CONTINUE;
 	}
-	return skip(v, exit);
+	return skip(v, &e);
 }
 
 static enum exit_action handle_entry_failed(struct vcpu *v, const struct vm_exit *exit)
@@ -357,13 +472,19 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_NMI] = handle_nothing,
 	[EXIT_INIT] = handle_nothing,
 	[EXIT_SIPI] = handle_nothing,
-	[EXIT_INVLPG] = skip,
+	[EXIT_INVLPG] = handle_invlpg,
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_HYPERCALL] = handle_hypercall,
 	[EXIT_VIRT_INSTRUCTION] = handle_virt_instruction,
 	[EXIT_XSETBV] = handle_xsetbv,
 	[EXIT_INVD] = skip,
 	[EXIT_PAUSE] = skip,
+	[EXIT_WBINVD] = skip, /* no device here needs caches written back */
+	[EXIT_RDPMC] = handle_rdpmc,
+	[EXIT_UNAVAILABLE_INSTRUCTION] = handle_unavailable_instruction,
+	[EXIT_TASK_SWITCH] = handle_task_switch,
+	[EXIT_SMI] = handle_nothing, /* the host's SMM takes it once GIF is set again */
+	[EXIT_MACHINE_CHECK] = handle_machine_check,
 	[EXIT_ENTRY_FAILED] = handle_entry_failed,
 };
 

@@ -29,6 +29,12 @@ enum exit_reason {
 	EXIT_INVLPG,
 	EXIT_INVD,
 	EXIT_PAUSE,
+	EXIT_WBINVD,             /* a whole-cache flush: not done for a guest */
+	EXIT_RDPMC,              /* no performance counters are offered: #GP */
+	EXIT_UNAVAILABLE_INSTRUCTION, /* an instruction this vCPU lacks (RSM outside SMM...): #UD */
+	EXIT_TASK_SWITCH,        /* a hardware task switch the CPU left to Presidio (VT-x) */
+	EXIT_SMI,                /* a host SMI arrived while the guest ran */
+	EXIT_MACHINE_CHECK,      /* a machine check while the guest ran */
 	EXIT_ENTRY_FAILED,       /* invalid guest state, VM-entry failure (failure) */
 	EXIT_UNKNOWN,            /* anything else the backend cannot name (hardware_reason) */
 	EXIT_REASON_COUNT,
@@ -38,8 +44,11 @@ struct vm_exit {
 	enum exit_reason reason;
 	u64 hardware_reason; /* raw VMX basic exit reason / SVM exit code */
 	u8 instruction_length; /* 0 = unknown: decode it if RIP must advance */
-	/* An exception whose delivery this exit cut short (the backend also
-	 * queues it again); used to merge a fault during delivery into #DF. */
+	/* An event whose delivery this exit cut short (the backend queues it
+	 * again, or lets a software interrupt's instruction run again).
+	 * interrupted_exception: a hardware exception, used to merge a fault
+	 * during delivery into #DF. */
+	bool interrupted_event;
 	bool interrupted_exception;
 	u8 interrupted_vector;
 	union {
@@ -73,7 +82,11 @@ struct vm_exit {
 		} cr;
 		struct {
 			const char *what;
-		} virt_instruction;
+		} virt_instruction; /* also EXIT_UNAVAILABLE_INSTRUCTION */
+		struct {
+			u16 selector;  /* the new task's TSS */
+			const char *source; /* CALL, IRET, JMP or task gate */
+		} task_switch;
 		struct {
 			const char *reason;
 			u64 code;

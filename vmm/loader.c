@@ -3,6 +3,7 @@
  * binaries, loaded through the guest memory API with every offset checked.
  */
 #include "vmm/loader.h"
+#include "arch/x86/cpu.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 #include "vmm/vm_config.h"
@@ -29,8 +30,6 @@
 #define RFLAGS_RESERVED_ONE BIT(1)
 #define REAL_MODE_LIMIT 0xffff
 #define FLAT_LIMIT 0xffffffff
-#define DR6_RESET 0xffff0ff0ULL
-#define DR7_RESET 0x400ULL
 #define RESET_EDX 0x600 /* family 6 signature, as after RESET */
 
 struct mb1_header {

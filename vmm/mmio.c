@@ -143,6 +143,21 @@ int vcpu_decode_instruction(struct vcpu *v, struct x86_insn *insn)
 	return x86_decode(bytes, got, guest_cpu_mode(v), insn);
 }
 
+int vcpu_read_rm_operand(struct vcpu *v, const struct x86_insn *insn, unsigned size, u64 *value)
+{
+	struct emulate_ctx ctx;
+	context_from_vcpu(&ctx, v);
+	ctx.insn = *insn;
+	switch (x86_read_rm_operand(&ctx, size, value)) {
+	case EMULATE_OK: return 0;
+	case EMULATE_EXCEPTION:
+		vcpu_inject_exception(v, ctx.exception.vector, ctx.exception.has_error_code,
+				      ctx.exception.error_code);
+		return 1;
+	default: return -1;
+	}
+}
+
 int vcpu_decode_current_instruction(struct vcpu *v, u8 *length)
 {
 	struct x86_insn insn;
@@ -182,6 +197,13 @@ enum exit_action handle_mmio(struct vcpu *v, const struct vm_exit *e)
 	struct emulate_ctx ctx;
 	if (e->mmio.gpa < v->vm->ram_size && memmap_find(&v->vm->mem, e->mmio.gpa, 1))
 		return first_touch_of_ram(v, e->mmio.gpa);
+	/* The CPU was pushing an interrupt frame or reading the IDT: that is
+	 * no instruction to emulate (KVM stops such a VM too). */
+	if (e->interrupted_event) {
+		vm_stop(v->vm, "event delivery (vector %u) touched guest-physical 0x%llx, which is not RAM",
+			e->interrupted_vector, (unsigned long long)e->mmio.gpa);
+		return EXIT_STOP;
+	}
 	if (e->mmio.fetch) {
 		vm_stop(v->vm, "instruction fetch from guest-physical 0x%llx, which is not RAM",
 			(unsigned long long)e->mmio.gpa);
@@ -193,7 +215,7 @@ enum exit_action handle_mmio(struct vcpu *v, const struct vm_exit *e)
 		memcpy(v->regs.gpr, ctx.gpr, sizeof(v->regs.gpr));
 		v->regs.rip = ctx.mode == X86_MODE_LONG64 ? ctx.rip : ctx.rip & RIP_MASK_32;
 		v->regs.rflags = ctx.rflags;
-		backend->clear_interrupt_shadow(v);
+		vcpu_instruction_completed(v);
 		return EXIT_CONTINUE;
 	case EMULATE_EXCEPTION:
 		/* Completed REP iterations stay completed (RIP is unchanged). */

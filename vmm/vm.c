@@ -12,6 +12,7 @@
 #include "vmm/dev/lapic.h"
 #include "vmm/dev/ioapic.h"
 #include "vmm/apic.h"
+#include "vmm/cpuid.h"
 #include "vmm/guest_mem.h"
 #include "drivers/cmos.h"
 #include "vmm/irq.h"
@@ -102,16 +103,64 @@ void vcpu_set_sregs(struct vcpu *v, const struct vcpu_sregs *sregs)
 	v->control_valid = false;
 }
 
+static struct cr_context cr_context_of(struct vcpu *v)
+{
+	const struct vcpu_control *c = vcpu_control(v);
+	return (struct cr_context){ c->cr0, c->cr3, c->cr4, c->efer, c->cs_long && (c->efer & EFER_LMA) };
+}
+
 int vcpu_set_cr(struct vcpu *v, unsigned cr, u64 value)
 {
+	struct cr_context now = cr_context_of(v);
+	if (cr_write_check(&v->vm->cr_rules, cr, value, &now))
+		return -1;
 	v->control_valid = false;
 	return backend->set_cr(v, cr, value);
 }
 
 int vcpu_set_efer(struct vcpu *v, u64 efer)
 {
+	struct cr_context now = cr_context_of(v);
+	if (efer_write_check(&v->vm->cr_rules, efer, &now))
+		return -1;
 	v->control_valid = false;
-	return backend->set_efer(v, efer);
+	return backend->set_efer(v, (efer & ~(u64)EFER_LMA) | (now.efer & EFER_LMA));
+}
+
+int vcpu_set_xcr0(struct vcpu *v, u64 xcr0)
+{
+	if (xcr0_write_check(&v->vm->cr_rules, xcr0))
+		return -1;
+	return backend->set_xcr0(v, xcr0);
+}
+
+#define CPUID_MAX_BASIC_LEAF 0
+#define CPUID_MAX_EXTENDED_LEAF 0x80000000
+#define CPUID_LEAF_FEATURES 1
+#define CPUID_LEAF_EXTENDED_FEATURES 7
+#define CPUID_LEAF_EXT_FEATURES 0x80000001
+
+/* A leaf as the guest sees it (zero if the CPU does not have it). */
+static struct cpuid_result guest_leaf(u32 leaf, const struct cpuid_guest_info *info)
+{
+	u32 max = cpuid(leaf >= CPUID_MAX_EXTENDED_LEAF ? CPUID_MAX_EXTENDED_LEAF : CPUID_MAX_BASIC_LEAF, 0).eax;
+	if (leaf > max)
+		return (struct cpuid_result){ 0, 0, 0, 0 };
+	struct cpuid_regs host = cpuid(leaf, 0);
+	return cpuid_filter(leaf, 0, (struct cpuid_result){ host.eax, host.ebx, host.ecx, host.edx }, info);
+}
+
+static void setup_cr_rules(struct vm *vm)
+{
+	struct cpuid_guest_info info = { .xcr0_supported = backend->xcr0_supported() };
+	struct cpuid_result leaf1 = guest_leaf(CPUID_LEAF_FEATURES, &info);
+	struct cpuid_result leaf7 = guest_leaf(CPUID_LEAF_EXTENDED_FEATURES, &info);
+	struct cr_rules_features features = {
+		.leaf1_ecx = leaf1.ecx, .leaf1_edx = leaf1.edx, .leaf7_ebx = leaf7.ebx, .leaf7_ecx = leaf7.ecx,
+		.leaf_ext1_edx = guest_leaf(CPUID_LEAF_EXT_FEATURES, &info).edx,
+		.xcr0_offered = info.xcr0_supported,
+	};
+	cr_rules_init(&vm->cr_rules, &features);
 }
 
 static int setup_memory(struct vm *vm, u64 size, char *err, size_t len)
@@ -226,6 +275,7 @@ struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, siz
 	}
 	strncpy_terminated(vm->name, cfg->name, sizeof(vm->name));
 	vtime_vm_init(vm);
+	setup_cr_rules(vm);
 	vm->index = index;
 	if (cfg->vcpus > 1)
 		pr_warn("vm %s: %u vCPUs asked for; only 1 is supported so far", vm->name, cfg->vcpus);

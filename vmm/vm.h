@@ -6,6 +6,7 @@
 #include "vmm/memmap.h"
 #include "vmm/vcpu_state.h"
 #include "vmm/vtime.h"
+#include "vmm/cr_rules.h"
 
 #define VM_NAME_MAX 24
 #define VM_MAX_VCPUS 8
@@ -38,6 +39,7 @@ struct vcpu {
 	bool control_valid;
 	u8 *fpu_state;         /* XSAVE/FXSAVE area */
 	u64 xcr0;
+	u64 debug_address[4];  /* DR0-DR3 while another vCPU has the CPU (reset: 0) */
 	/* Interrupt delivery: one pending external vector for now (the test
 	 * device); the interrupt controller models feed this later. */
 	bool interrupt_pending;
@@ -63,6 +65,7 @@ struct vm {
 	char stop_reason[160]; /* VM_STOPPED: why */
 	struct memmap mem;
 	u64 ram_size;
+	struct cr_rules cr_rules; /* CR0/CR4/EFER/XCR0 rules from the guest's CPUID */
 	/* Guest RAM is cleared and mapped in GUEST_RAM_CHUNK pieces on first
 	 * touch (vmm/guest_mem.c): bit n of each map = chunk n. NULL bitmaps:
 	 * all of it is ready (host tests). */
@@ -114,6 +117,7 @@ static inline const struct vcpu_control *vcpu_control(struct vcpu *vcpu)
 void vcpu_set_sregs(struct vcpu *vcpu, const struct vcpu_sregs *sregs);
 int vcpu_set_cr(struct vcpu *vcpu, unsigned cr, u64 value);
 int vcpu_set_efer(struct vcpu *vcpu, u64 efer);
+int vcpu_set_xcr0(struct vcpu *vcpu, u64 xcr0);
 
 /* Is an external interrupt waiting for this vCPU (from any source)? */
 bool vcpu_interrupt_pending(struct vcpu *vcpu);

@@ -30,7 +30,13 @@ enum exit_action exit_dispatch(struct vcpu *vcpu, const struct vm_exit *exit);
 /* Advances RIP past the instruction that exited (decoding it if the
  * hardware did not report the length). Returns false if it stopped the VM. */
 bool vcpu_skip_instruction(struct vcpu *vcpu, const struct vm_exit *exit);
+/* Queues an exception; the error code is pushed only where the architecture
+ * pushes one (never in real mode), whatever has_error_code says. */
 void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_error_code, u32 error_code);
+void vcpu_inject_gp(struct vcpu *vcpu);
+/* Presidio completed the guest's instruction (RIP already advanced): end
+ * an STI/MOV SS shadow, and trap for single-step as the CPU would. */
+void vcpu_instruction_completed(struct vcpu *vcpu);
 void vcpu_inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code);
 /* CR2 for a #PF the caller is about to deliver. */
 void vcpu_set_cr2(struct vcpu *vcpu, u64 address);
@@ -45,3 +51,6 @@ enum guest_access_result vcpu_access_linear(struct vcpu *vcpu, u64 linear, void 
 					    bool write, u32 *pf_error, u64 *fault_address);
 struct x86_insn;
 int vcpu_decode_instruction(struct vcpu *vcpu, struct x86_insn *insn);
+/* The r/m operand of the decoded instruction at RIP (LMSW's source).
+ * 0, or 1 if reading it faulted (the fault is injected), -1 if it cannot. */
+int vcpu_read_rm_operand(struct vcpu *vcpu, const struct x86_insn *insn, unsigned size, u64 *value);

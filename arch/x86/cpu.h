@@ -15,19 +15,52 @@
 #define CR0_CD BIT(30)
 #define CR0_PG BIT(31)
 
-/* CR4 */
+/* CR4 (SDM Vol. 3A 2.5) */
+#define CR4_VME BIT(0)
+#define CR4_PVI BIT(1)
+#define CR4_TSD BIT(2)
+#define CR4_DE BIT(3)
 #define CR4_PSE BIT(4)
 #define CR4_PAE BIT(5)
+#define CR4_MCE BIT(6)
 #define CR4_PGE BIT(7)
+#define CR4_PCE BIT(8)
 #define CR4_OSFXSR BIT(9)
 #define CR4_OSXMMEXCPT BIT(10)
+#define CR4_UMIP BIT(11)
+#define CR4_LA57 BIT(12)
 #define CR4_VMXE BIT(13)
+#define CR4_SMXE BIT(14)
 #define CR4_FSGSBASE BIT(16)
+#define CR4_PCIDE BIT(17)
 #define CR4_OSXSAVE BIT(18)
+#define CR4_KL BIT(19)
+#define CR4_SMEP BIT(20)
+#define CR4_SMAP BIT(21)
+#define CR4_PKE BIT(22)
+#define CR4_CET BIT(23)
+#define CR4_PKS BIT(24)
+#define CR4_UINTR BIT(25)
+#define CR4_LAM_SUP BIT(28)
+#define CR3_PCID_MASK 0xfffULL
+
+/* EFER (SDM Vol. 3A 2.2.1, APM Vol. 2 3.1.7) */
+#define EFER_SCE BIT(0)
+#define EFER_LME BIT(8)
+#define EFER_LMA BIT(10)
+#define EFER_NXE BIT(11)
+#define EFER_SVME BIT(12)
 
 /* RFLAGS */
 #define RFLAGS_CF BIT(0)
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
+
+/* Debug registers (SDM Vol. 3B 18.2): values at reset, DR6 status bits */
+#define DR6_RESET 0xffff0ff0ULL
+#define DR7_RESET 0x400ULL
+#define DR6_BS BIT(14)
+#define DEBUG_ADDRESS_REGISTERS 4 /* DR0-DR3 */
 
 /* Exception vectors (SDM Vol. 3A 6.3.1) */
 enum exception_vector {
@@ -119,5 +152,19 @@ static inline NORETURN void cpu_halt_forever(void)
 static inline void cpu_wait_for_interrupt(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
 /* Lets interrupts that became pending while IF was clear be handled. */
 static inline void cpu_service_interrupts(void) { __asm__ volatile("sti; nop; cli" ::: "memory"); }
+
+/* DR0-DR3 belong to whichever vCPU is loaded: neither VM entry nor exit
+ * switches them (the hypervisor itself sets no breakpoints). */
+static inline void debug_address_registers_load(const u64 *dr)
+{
+	__asm__ volatile("mov %0, %%dr0\n\tmov %1, %%dr1\n\tmov %2, %%dr2\n\tmov %3, %%dr3"
+			 ::"r"(dr[0]), "r"(dr[1]), "r"(dr[2]), "r"(dr[3]));
+}
+
+static inline void debug_address_registers_save(u64 *dr)
+{
+	__asm__ volatile("mov %%dr0, %0\n\tmov %%dr1, %1\n\tmov %%dr2, %2\n\tmov %%dr3, %3"
+			 : "=r"(dr[0]), "=r"(dr[1]), "=r"(dr[2]), "=r"(dr[3]));
+}
 
 static inline void invlpg(u64 addr) { __asm__ volatile("invlpg (%0)" ::"r"(addr) : "memory"); }

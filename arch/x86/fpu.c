@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpufeatures.h"
 #include "lib/string.h"
+#include "vmm/vm.h"
 
 #define CPUID_LEAF_XSTATE 0xd
 #define FXSAVE_MXCSR_OFFSET 24
@@ -15,6 +16,24 @@ static u64 supported_xcr0 = XCR0_X87 | XCR0_SSE;
 static inline void xsetbv(u32 index, u64 value)
 {
 	__asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
+}
+
+/* XSETBV that reports a #GP instead of taking it (arch/x86/exception.c). */
+static bool xsetbv_safe(u32 index, u64 value)
+{
+	bool ok;
+	__asm__ volatile("1: xsetbv\n\t"
+			 "mov $1, %0\n\t"
+			 "jmp 3f\n"
+			 "2: xor %0, %0\n"
+			 "3:\n\t"
+			 ".pushsection .extable, \"a\"\n\t"
+			 ".quad 1b, 2b\n\t"
+			 ".popsection"
+			 : "=r"(ok)
+			 : "c"(index), "a"((u32)value), "d"((u32)(value >> 32))
+			 : "memory");
+	return ok;
 }
 
 void fpu_cpu_init(void)
@@ -45,18 +64,14 @@ void fpu_area_init(u8 *area)
 	memcpy(area + FXSAVE_MXCSR_OFFSET, &mxcsr, sizeof(mxcsr));
 }
 
-void fpu_set_xcr0(u64 xcr0)
+/* The guest's XSETBV, after vmm/cr_rules.c accepted the value. The host
+ * executes it, so a value the CPU still refuses (a rule missed, an
+ * erratum) is the guest's #GP, never a hypervisor fault. */
+int fpu_set_guest_xcr0(struct vcpu *v, u64 xcr0)
 {
-	if (cpu_features.xsave)
-		xsetbv(0, xcr0);
-}
-
-int fpu_validate_xcr0(u64 xcr0)
-{
-	if (!cpu_features.xsave || !(xcr0 & XCR0_X87) || (xcr0 & ~supported_xcr0))
+	if (!cpu_features.xsave || (xcr0 & ~supported_xcr0) || !xsetbv_safe(0, xcr0))
 		return -1;
-	if ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE))
-		return -1;
+	v->xcr0 = xcr0;
 	return 0;
 }
 

@@ -23,6 +23,6 @@ u64 fpu_supported_xcr0(void);
 void fpu_area_init(u8 *area);
 void fpu_load(const u8 *area, u64 xcr0);
 void fpu_save(u8 *area, u64 xcr0);
-/* Returns -1 if xcr0 is not a value XSETBV would accept. */
-int fpu_validate_xcr0(u64 xcr0);
-void fpu_set_xcr0(u64 xcr0);
+struct vcpu;
+/* The guest's XSETBV XCR0 (validated by vmm/cr_rules.c): -1 means #GP. */
+int fpu_set_guest_xcr0(struct vcpu *vcpu, u64 xcr0);

@@ -34,13 +34,6 @@
 #define MSR_AMD_VM_CR 0xc0010114
 #define MSR_AMD_VM_HSAVE_PA 0xc0010117
 
-/* EFER bits */
-#define EFER_SCE (1ULL << 0)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
-#define EFER_NXE (1ULL << 11)
-#define EFER_SVME (1ULL << 12)
-
 /* IA32_FEATURE_CONTROL (SDM Vol. 3C 23.7) */
 #define FEATURE_CONTROL_LOCK (1ULL << 0)
 #define FEATURE_CONTROL_VMX_INSIDE_SMX (1ULL << 1)

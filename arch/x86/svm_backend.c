@@ -178,22 +178,29 @@ static void set_intercepts(struct vmcb_control *c)
 	 * intercepted because VMRUN/VMLOAD/VMSAVE check rAX (and fault) before
 	 * their intercepts on real parts; vmm/ turns those into #UD. */
 	c->intercept_exceptions = BIT(VEC_DB) | BIT(VEC_GP) | BIT(VEC_AC);
-	/* CR4 writes are checked (reserved bits such as VMXE must #GP even on
-	 * emulators that do not), and shadow paging will need them. */
-	c->intercept_cr_write = SVM_INTERCEPT_CR4;
+	/* CR0 and CR4 writes are checked against the architectural rules
+	 * (vmm/cr_rules.c): reserved bits such as VMXE, or CR0.NW without CD,
+	 * must #GP even where the CPU underneath lets them into the VMCB (QEMU),
+	 * where the next VMRUN would fail. Shadow paging will need them too. */
+	c->intercept_cr_write = SVM_INTERCEPT_CR0 | SVM_INTERCEPT_CR4;
 	/* CR8 is the local APIC's TPR, which is Presidio's model: reads and
 	 * writes go to it (V_INTR_MASKING already keeps them off the host's). */
 	c->intercept_cr_read = SVM_INTERCEPT_CR8;
 	c->intercept_cr_write |= SVM_INTERCEPT_CR8;
+	/* RDPMC, RDTSCP and RDPRU would read host counters, the host's TSC_AUX
+	 * and APERF/MPERF: none is offered (#GP / #UD), as under VT-x. A
+	 * whole-cache flush would slow every VM: WBINVD is skipped. */
 	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
 			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_RSM |
+			     SVM_INTERCEPT_RDPMC |
 			     SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
 			     SVM_INTERCEPT_IOIO_PROT | SVM_INTERCEPT_MSR_PROT |
 			     SVM_INTERCEPT_SHUTDOWN;
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT |
-			     SVM_INTERCEPT_XSETBV;
+			     SVM_INTERCEPT_XSETBV | SVM_INTERCEPT_RDTSCP | SVM_INTERCEPT_RDPRU |
+			     SVM_INTERCEPT_WBINVD;
 }
 
 static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
@@ -246,9 +253,11 @@ static void segment_to_vmcb(const struct segment *in, struct vmcb_segment *out)
 	out->selector = in->selector;
 	out->base = in->base;
 	out->limit = in->limit;
-	out->attrib = in->unusable ? 0
-		: (in->type & 0xf) | (in->s << 4) | ((in->dpl & 3) << 5) | (in->present << 7) |
-		  (in->avl << 8) | (in->l << 9) | (in->db << 10) | (in->g << 11);
+	/* An unusable segment keeps its attributes (SS.DPL is the CPL); it is
+	 * not present, which is all SVM looks at. */
+	out->attrib = (in->type & 0xf) | (in->s << 4) | ((in->dpl & 3) << 5) |
+		      ((in->present && !in->unusable) << 7) | (in->avl << 8) | (in->l << 9) |
+		      (in->db << 10) | (in->g << 11);
 }
 
 static void segment_from_vmcb(const struct vmcb_segment *in, struct segment *out)
@@ -317,7 +326,8 @@ static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	s->gdtr.limit = r->gdtr.limit;
 	s->idtr.base = r->idtr.base;
 	s->idtr.limit = r->idtr.limit;
-	s->cpl = r->seg[SREG_CS].dpl;
+	/* The CPL is SS.DPL (as KVM has it): CS.DPL differs for conforming code. */
+	s->cpl = r->seg[SREG_SS].dpl;
 	s->cr0 = r->cr0;
 	s->cr2 = r->cr2;
 	s->cr3 = r->cr3;
@@ -332,9 +342,6 @@ static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 static int svm_set_efer(struct vcpu *v, u64 efer)
 {
 	struct vmcb *vmcb = svm(v)->vmcb;
-	u64 allowed = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
-	if (efer & ~allowed)
-		return -1;
 	/* LMA is the CPU's to set: it follows LME once paging is on. */
 	efer &= ~EFER_LMA;
 	if ((efer & EFER_LME) && (vmcb->save.cr0 & CR0_PG))
@@ -349,16 +356,12 @@ static int svm_set_cr(struct vcpu *v, unsigned cr, u64 value)
 	struct vmcb *vmcb = svm(v)->vmcb;
 	switch (cr) {
 	case 0:
-		if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)))
-			return -1;
 		vmcb->save.cr0 = value;
 		return svm_set_efer(v, vmcb->save.efer & ~EFER_SVME);
 	case 3:
 		vmcb->save.cr3 = value;
 		break;
 	case 4:
-		if (value & CR4_VMXE)
-			return -1;
 		vmcb->save.cr4 = value;
 		break;
 	default:
@@ -452,6 +455,12 @@ static void decode_virt_instruction(u64 code, struct vm_exit *e)
 	e->virt_instruction.what = names[code - SVM_EXIT_VMRUN] ? names[code - SVM_EXIT_VMRUN] : "SVM instruction";
 }
 
+static void unavailable(struct vm_exit *e, const char *what)
+{
+	e->reason = EXIT_UNAVAILABLE_INSTRUCTION;
+	e->virt_instruction.what = what;
+}
+
 static void decode_exit(struct vcpu *v, struct vm_exit *e)
 {
 	const struct vmcb *vmcb = svm(v)->vmcb;
@@ -462,6 +471,7 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->instruction_length = vmcb->control.next_rip - vmcb->save.rip;
 	switch (code) {
 	case SVM_EXIT_IOIO: decode_ioio(vmcb, e); break;
+	case SVM_EXIT_WRITE_CR0:
 	case SVM_EXIT_WRITE_CR4:
 	case SVM_EXIT_READ_CR8:
 	case SVM_EXIT_WRITE_CR8:
@@ -500,10 +510,14 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->reason = EXIT_VIRT_INSTRUCTION;
 		e->virt_instruction.what = "INVLPGA";
 		break;
-	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT:
-		e->reason = EXIT_VIRT_INSTRUCTION;
-		e->virt_instruction.what = code == SVM_EXIT_MONITOR ? "MONITOR" : "MWAIT";
-		break;
+	case SVM_EXIT_MONITOR: unavailable(e, "MONITOR"); break;
+	case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_ARMED: unavailable(e, "MWAIT"); break;
+	case SVM_EXIT_RSM: unavailable(e, "RSM outside SMM"); break;
+	case SVM_EXIT_RDTSCP: unavailable(e, "RDTSCP"); break;
+	case SVM_EXIT_RDPRU: unavailable(e, "RDPRU"); break;
+	case SVM_EXIT_RDPMC: e->reason = EXIT_RDPMC; break;
+	case SVM_EXIT_WBINVD: e->reason = EXIT_WBINVD; break;
+	case SVM_EXIT_SMI: e->reason = EXIT_SMI; break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_ENTRY_FAILED;
 		e->failure.reason = "VMRUN refused the guest state (VMEXIT_INVALID)";
@@ -518,6 +532,23 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 			e->reason = EXIT_UNKNOWN;
 		}
 	}
+}
+
+/*
+ * An event cut short by this exit (e.g. a nested page fault while pushing
+ * the frame) must be delivered again. INTn, INT3 and INTO are not: RIP
+ * still points at their instruction, and injecting them would return to it
+ * (an SVM software interrupt pushes the VMCB's RIP without NRIP-save), so
+ * the instruction simply runs again, as KVM lets INT3/INTO do.
+ */
+static u64 reinjection(const struct vmcb *vmcb)
+{
+	u64 info = vmcb->control.exit_int_info;
+	u8 type = (info >> SVM_EVENT_TYPE_SHIFT) & SVM_EVENT_TYPE_MASK, vector = info & SVM_EVENT_VECTOR_MASK;
+	if (!(info & SVM_EVENT_VALID) || type == SVM_EVENT_TYPE_SOFTWARE_INT ||
+	    (type == SVM_EVENT_TYPE_EXCEPTION && (vector == VEC_BP || vector == VEC_OF)))
+		return 0;
+	return info;
 }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -546,30 +577,30 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	v->regs.rflags = vmcb->save.rflags;
 	v->regs.gpr[GPR_RSP] = vmcb->save.rsp;
 	v->regs.gpr[GPR_RAX] = vmcb->save.rax;
-	/* An event cut short by this exit (e.g. a nested page fault while
-	 * delivering through the IDT) must be delivered again. */
-	u64 interrupted = vmcb->control.exit_int_info;
-	vmcb->control.event_inject = (interrupted & SVM_EVENT_VALID) ? interrupted : 0;
+	u64 interrupted = reinjection(vmcb);
+	vmcb->control.event_inject = interrupted;
 	decode_exit(v, e);
 	if (e->reason == EXIT_EXTERNAL_INTERRUPT)
 		cpu_service_interrupts(); /* the host's handler EOIs it */
-	if ((interrupted & SVM_EVENT_VALID) &&
-	    ((interrupted >> SVM_EVENT_TYPE_SHIFT) & SVM_EVENT_TYPE_MASK) == SVM_EVENT_TYPE_EXCEPTION) {
-		e->interrupted_exception = true;
+	if (interrupted) {
+		e->interrupted_event = true;
 		e->interrupted_vector = interrupted & SVM_EVENT_VECTOR_MASK;
+		e->interrupted_exception = ((interrupted >> SVM_EVENT_TYPE_SHIFT) & SVM_EVENT_TYPE_MASK) ==
+					   SVM_EVENT_TYPE_EXCEPTION;
 	}
 }
 
-static void svm_vcpu_load(struct vcpu *v) { fpu_load(v->fpu_state, v->xcr0); }
-static void svm_vcpu_put(struct vcpu *v) { fpu_save(v->fpu_state, v->xcr0); }
-
-static int svm_set_xcr0(struct vcpu *v, u64 xcr0)
+/* DR6/DR7 live in the VMCB; DR0-DR3 are the CPU's and switched here. */
+static void svm_vcpu_load(struct vcpu *v)
 {
-	if (fpu_validate_xcr0(xcr0))
-		return -1;
-	fpu_set_xcr0(xcr0);
-	v->xcr0 = xcr0;
-	return 0;
+	fpu_load(v->fpu_state, v->xcr0);
+	debug_address_registers_load(v->debug_address);
+}
+
+static void svm_vcpu_put(struct vcpu *v)
+{
+	debug_address_registers_save(v->debug_address);
+	fpu_save(v->fpu_state, v->xcr0);
 }
 
 static void dump_segment(const char *name, const struct vmcb_segment *s)
@@ -620,7 +651,7 @@ const struct backend_ops svm_backend_ops = {
 	.flush_guest_tlb = svm_flush_guest_tlb,
 	.vcpu_load = svm_vcpu_load,
 	.vcpu_put = svm_vcpu_put,
-	.set_xcr0 = svm_set_xcr0,
+	.set_xcr0 = fpu_set_guest_xcr0,
 	.xcr0_supported = fpu_supported_xcr0,
 	.dump_state = svm_dump_state,
 };

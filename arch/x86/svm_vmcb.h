@@ -129,10 +129,13 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define SVM_INTERCEPT_STGI BIT(4)
 #define SVM_INTERCEPT_CLGI BIT(5)
 #define SVM_INTERCEPT_SKINIT BIT(6)
+#define SVM_INTERCEPT_RDTSCP BIT(7)
 #define SVM_INTERCEPT_ICEBP BIT(8)
+#define SVM_INTERCEPT_WBINVD BIT(9)
 #define SVM_INTERCEPT_MONITOR BIT(10)
 #define SVM_INTERCEPT_MWAIT BIT(11)
 #define SVM_INTERCEPT_XSETBV BIT(13)
+#define SVM_INTERCEPT_RDPRU BIT(14)
 
 /* virtual_interrupt bits */
 #define SVM_V_IRQ BIT(8)
@@ -167,6 +170,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define SVM_EXIT_WRITE_CR8 0x018
 #define SVM_CR_EXIT_GPR_VALID BIT(63) /* EXITINFO1, with decode assists */
 #define SVM_CR_EXIT_GPR_MASK 0xf
+#define SVM_INTERCEPT_CR0 BIT(0)
 #define SVM_INTERCEPT_CR4 BIT(4)
 #define SVM_INTERCEPT_CR8 BIT(8)
 #define SVM_EXIT_EXCEPTION_BASE 0x040
@@ -193,10 +197,14 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define SVM_EXIT_STGI 0x084
 #define SVM_EXIT_CLGI 0x085
 #define SVM_EXIT_SKINIT 0x086
+#define SVM_EXIT_RDTSCP 0x087
 #define SVM_EXIT_ICEBP 0x088
+#define SVM_EXIT_WBINVD 0x089
 #define SVM_EXIT_MONITOR 0x08a
 #define SVM_EXIT_MWAIT 0x08b
+#define SVM_EXIT_MWAIT_ARMED 0x08c
 #define SVM_EXIT_XSETBV 0x08d
+#define SVM_EXIT_RDPRU 0x08e
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID ((u64)-1)
 

@@ -52,6 +52,8 @@ struct vmx_vcpu {
 	bool flush_tlb;
 	u32 primary_controls;
 	u64 cr0_shadow, cr4_shadow; /* what the guest believes it wrote */
+	u64 dr6;                    /* the guest's DR6 while not loaded (VMX does not switch it) */
+	bool loaded;
 	u64 host_syscall_msrs[5], guest_syscall_msrs[5];
 };
 
@@ -142,7 +144,8 @@ static void compute_controls(void)
 					    * write the host's TPR. */
 					   PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
 					   true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
-	u32 want2 = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_INVPCID;
+	/* WBINVD exiting: a guest's whole-cache flush would slow every VM. */
+	u32 want2 = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_INVPCID | PROC2_WBINVD_EXITING;
 	if (virt_caps.vmx.vpid)
 		want2 |= PROC2_ENABLE_VPID;
 	secondary_controls = adjust_controls(want2, MSR_IA32_VMX_PROCBASED_CTLS2);
@@ -361,9 +364,10 @@ static void write_controls(struct vcpu *v)
 	if (secondary_controls & PROC2_ENABLE_VPID)
 		vmwrite(VMCS_VPID, x->vpid);
 	vmwrite(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
-	/* The guest owns every CR0/CR4 bit except those VMX pins. */
+	/* The guest owns every CR0/CR4 bit except those VMX pins and the CR4
+	 * bits its CPUID does not offer: setting one exits, and vmm/ gives #GP. */
 	vmwrite(VMCS_CR0_GUEST_HOST_MASK, CR0_NE);
-	vmwrite(VMCS_CR4_GUEST_HOST_MASK, CR4_VMXE);
+	vmwrite(VMCS_CR4_GUEST_HOST_MASK, CR4_VMXE | v->vm->cr_rules.cr4_reserved);
 	vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
 	vmwrite(VMCS_GUEST_ACTIVITY_STATE, 0);
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
@@ -412,10 +416,11 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 /* struct segment <-> VMX access rights (SDM 25.4.1) */
 static u32 access_rights(const struct segment *s)
 {
-	if (s->unusable || !s->present)
-		return VMX_AR_UNUSABLE;
-	return (s->type & 0xf) | (s->s << 4) | ((s->dpl & 3) << 5) | (s->present << 7) |
-	       (s->avl << 12) | (s->l << 13) | (s->db << 14) | (s->g << 15);
+	/* An unusable segment keeps its other bits: SS.DPL is the CPL, and a
+	 * 64-bit guest at CPL 3 runs with a null (unusable) SS. */
+	u32 ar = (s->type & 0xf) | (s->s << 4) | ((s->dpl & 3) << 5) | (s->present << 7) |
+		 (s->avl << 12) | (s->l << 13) | (s->db << 14) | (s->g << 15);
+	return (s->unusable || !s->present) ? ar | VMX_AR_UNUSABLE : ar;
 }
 
 static void segment_from_rights(struct segment *s, u32 ar)
@@ -451,7 +456,9 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->cr3 = vmread(VMCS_GUEST_CR3);
 	r->cr4 = vmread(VMCS_GUEST_CR4) & ~CR4_VMXE;
 	r->efer = vmread(VMCS_GUEST_EFER);
-	__asm__ volatile("mov %%dr6, %0" : "=r"(r->dr6)); /* not switched by VMX: live */
+	if (x->loaded) /* not switched by VMX: live on the CPU while loaded */
+		__asm__ volatile("mov %%dr6, %0" : "=r"(x->dr6));
+	r->dr6 = x->dr6;
 	r->dr7 = vmread(VMCS_GUEST_DR7);
 	r->pat = vmread(VMCS_GUEST_PAT);
 }
@@ -507,15 +514,15 @@ static void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	write_cr2(r->cr2);
 	vmwrite(VMCS_GUEST_EFER, r->efer);
 	write_entry_mode(r->efer);
-	__asm__ volatile("mov %0, %%dr6" ::"r"(r->dr6));
+	x->dr6 = r->dr6;
+	if (x->loaded)
+		__asm__ volatile("mov %0, %%dr6" ::"r"(r->dr6));
 	vmwrite(VMCS_GUEST_DR7, r->dr7);
 	vmwrite(VMCS_GUEST_PAT, r->pat ? r->pat : PAT_POWER_ON_VALUE);
 }
 
 static int vmx_set_efer(struct vcpu *v, u64 efer)
 {
-	if (efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
-		return -1;
 	efer &= ~EFER_LMA;
 	if ((efer & EFER_LME) && (vmread(VMCS_GUEST_CR0) & CR0_PG))
 		efer |= EFER_LMA;
@@ -528,8 +535,6 @@ static int vmx_set_cr(struct vcpu *v, unsigned cr, u64 value)
 {
 	struct vmx_vcpu *x = vmx(v);
 	if (cr == 0) {
-		if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)))
-			return -1;
 		x->cr0_shadow = value;
 		vmwrite(VMCS_CR0_READ_SHADOW, value);
 		vmwrite(VMCS_GUEST_CR0, value | CR0_NE);
@@ -537,8 +542,6 @@ static int vmx_set_cr(struct vcpu *v, unsigned cr, u64 value)
 		return vmx_set_efer(v, vmread(VMCS_GUEST_EFER));
 	}
 	if (cr == 4) {
-		if (value & CR4_VMXE) /* CPUID says there is no VMX */
-			return -1;
 		x->cr4_shadow = value;
 		vmwrite(VMCS_CR4_READ_SHADOW, value);
 		vmwrite(VMCS_GUEST_CR4, value | CR4_VMXE);
@@ -698,6 +701,20 @@ static void decode_entry_failure(struct vm_exit *e, u32 basic)
 							       : "entry failure";
 }
 
+static void unavailable(struct vm_exit *e, const char *what)
+{
+	e->reason = EXIT_UNAVAILABLE_INSTRUCTION;
+	e->virt_instruction.what = what;
+}
+
+static void decode_task_switch(struct vm_exit *e, u64 q)
+{
+	static const char *const sources[] = { "CALL", "IRET", "JMP", "task gate" };
+	e->reason = EXIT_TASK_SWITCH;
+	e->task_switch.selector = q & TASK_SWITCH_QUAL_SELECTOR_MASK;
+	e->task_switch.source = sources[(q >> TASK_SWITCH_QUAL_SOURCE_SHIFT) & TASK_SWITCH_QUAL_SOURCE_MASK];
+}
+
 static void decode_exit(struct vcpu *v, struct vm_exit *e)
 {
 	u32 reason = vmread(VMCS_EXIT_REASON);
@@ -730,6 +747,11 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->msr.index = (u32)v->regs.gpr[GPR_RCX];
 		break;
 	case EXIT_REASON_PAUSE: e->reason = EXIT_PAUSE; break;
+	case EXIT_REASON_WBINVD: e->reason = EXIT_WBINVD; break;
+	case EXIT_REASON_TASK_SWITCH: decode_task_switch(e, q); break;
+	case EXIT_REASON_IO_SMI: case EXIT_REASON_OTHER_SMI: e->reason = EXIT_SMI; break;
+	case EXIT_REASON_MACHINE_CHECK: e->reason = EXIT_MACHINE_CHECK; break;
+	case EXIT_REASON_RSM: unavailable(e, "RSM outside SMM"); break;
 	case EXIT_REASON_XSETBV: e->reason = EXIT_XSETBV; break;
 	case EXIT_REASON_EPT_VIOLATION:
 		e->reason = EXIT_MMIO;
@@ -743,9 +765,9 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->failure.code = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
 		break;
 	case EXIT_REASON_GETSEC: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "GETSEC"; break;
-	case EXIT_REASON_MWAIT: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "MWAIT"; break;
-	case EXIT_REASON_MONITOR: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "MONITOR"; break;
-	case EXIT_REASON_RDPMC: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "RDPMC"; break;
+	case EXIT_REASON_MWAIT: unavailable(e, "MWAIT"); break;
+	case EXIT_REASON_MONITOR: unavailable(e, "MONITOR"); break;
+	case EXIT_REASON_RDPMC: e->reason = EXIT_RDPMC; break;
 	case EXIT_REASON_INVEPT: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "INVEPT"; break;
 	case EXIT_REASON_INVVPID: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "INVVPID"; break;
 	default:
@@ -756,6 +778,25 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 			e->reason = EXIT_UNKNOWN;
 		}
 	}
+}
+
+/* An event cut short by this exit (SDM 28.2.4) is delivered again. A
+ * software interrupt or exception (INTn, INT1, INT3, INTO) needs its
+ * instruction's length, which the exit reported, so that the frame
+ * returns past the instruction (SDM 27.2.5, 26.6.1.3). */
+static void reinject(u32 vectoring)
+{
+	u8 type = (vectoring >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK;
+	if (!(vectoring & INTR_INFO_VALID)) {
+		vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, 0);
+		return;
+	}
+	vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, vectoring);
+	if (vectoring & INTR_INFO_ERROR_CODE_VALID)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_IDT_VECTORING_ERROR_CODE));
+	if (type == INTR_TYPE_SOFTWARE_INTERRUPT || type == INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION ||
+	    type == INTR_TYPE_SOFTWARE_EXCEPTION)
+		vmwrite(VMCS_ENTRY_INSTRUCTION_LENGTH, vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
 }
 
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -782,21 +823,20 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	v->regs.rip = vmread(VMCS_GUEST_RIP);
 	v->regs.gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
-	/* An event cut short by this exit must be delivered again. */
 	u32 vectoring = vmread(VMCS_IDT_VECTORING_INFO);
-	vmwrite(VMCS_ENTRY_INTERRUPTION_INFO, (vectoring & INTR_INFO_VALID) ? vectoring : 0);
-	if ((vectoring & INTR_INFO_VALID) && (vectoring & INTR_INFO_ERROR_CODE_VALID))
-		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR_CODE, vmread(VMCS_IDT_VECTORING_ERROR_CODE));
+	reinject(vectoring);
 	decode_exit(v, e);
 	if (e->reason == EXIT_EXTERNAL_INTERRUPT)
 		cpu_service_interrupts(); /* not acknowledged on exit: the host's handler EOIs it */
-	if ((vectoring & INTR_INFO_VALID) &&
-	    ((vectoring >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) == INTR_TYPE_HARDWARE_EXCEPTION) {
-		e->interrupted_exception = true;
+	if (vectoring & INTR_INFO_VALID) {
+		e->interrupted_event = true;
 		e->interrupted_vector = vectoring & INTR_INFO_VECTOR_MASK;
+		e->interrupted_exception = ((vectoring >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) ==
+					   INTR_TYPE_HARDWARE_EXCEPTION;
 	}
 }
 
+/* DR7 lives in the VMCS; DR0-DR3 and DR6 are the CPU's and switched here. */
 static void vmx_vcpu_load(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vmx(v);
@@ -806,25 +846,22 @@ static void vmx_vcpu_load(struct vcpu *v)
 		wrmsr(syscall_msrs[i], x->guest_syscall_msrs[i]);
 	}
 	fpu_load(v->fpu_state, v->xcr0);
+	debug_address_registers_load(v->debug_address);
+	__asm__ volatile("mov %0, %%dr6" ::"r"(x->dr6));
+	x->loaded = true;
 }
 
 static void vmx_vcpu_put(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vmx(v);
+	x->loaded = false;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(x->dr6));
+	debug_address_registers_save(v->debug_address);
 	fpu_save(v->fpu_state, v->xcr0);
 	for (unsigned i = 0; i < ARRAY_SIZE(syscall_msrs); i++) {
 		x->guest_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
 		wrmsr(syscall_msrs[i], x->host_syscall_msrs[i]);
 	}
-}
-
-static int vmx_set_xcr0(struct vcpu *v, u64 xcr0)
-{
-	if (fpu_validate_xcr0(xcr0))
-		return -1;
-	fpu_set_xcr0(xcr0);
-	v->xcr0 = xcr0;
-	return 0;
 }
 
 static void dump_segment(const char *name, enum vmcs_field selector, int i)
@@ -881,7 +918,7 @@ const struct backend_ops vmx_backend_ops = {
 	.flush_guest_tlb = vmx_flush_guest_tlb,
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
-	.set_xcr0 = vmx_set_xcr0,
+	.set_xcr0 = fpu_set_guest_xcr0,
 	.xcr0_supported = fpu_supported_xcr0,
 	.dump_state = vmx_dump_state,
 };
