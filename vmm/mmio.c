@@ -122,7 +122,10 @@ static unsigned emulate_fetch(struct emulate_ctx *ctx, u64 offset, u8 *data, uns
 		u32 error;
 		if (guest_linear_address(v, SEG_CS, offset + got, address_size, 1, &linear))
 			break; /* RIP + n is not canonical: those bytes do not exist */
+		u64 bytes_after = size_mask(address_size) - ((offset + got) & size_mask(address_size));
 		unsigned chunk = MIN(size - got, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+		if (chunk - 1 > bytes_after)
+			chunk = bytes_after + 1; /* IP/EIP wraps: the rest comes from offset 0 */
 		if (guest_linear_read(v, linear, data + got, chunk, WALK_FETCH, &error, &fault_address))
 			break;
 		got += chunk;

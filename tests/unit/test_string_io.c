@@ -472,6 +472,27 @@ static void test_fetch_stops_at_noncanonical(void **state)
 	assert_int_equal(vcpu.regs.gpr[GPR_RCX], 1);
 }
 
+/* Real mode: IP wraps at 64 KiB, so with CS base 0x100, 67 at CS:FFFF and
+ * A4 at CS:0000 are one instruction (a32 movsb), not 67 followed by the
+ * byte at linear 0x10100 (the page does not end there to stop the fetch). */
+static void test_fetch_wraps_ip_in_real_mode(void **state)
+{
+	vcpu.control = (struct vcpu_control){ 0 };
+	vcpu.control.segment_base[SEG_CS] = 0x100;
+	ram[0x100 + 0xffff] = 0x67;
+	ram[0x100] = 0xa4;
+	ram[0x100 + 0x10000] = 0x90; /* nop */
+	ram[0x5000] = 0x77;
+	vcpu.regs.rip = 0xffff;
+	vcpu.regs.gpr[GPR_RSI] = 0x5000;
+	vcpu.regs.gpr[GPR_RDI] = 0x6000;
+	struct vm_exit e = mmio_exit();
+	assert_int_equal(handle_mmio(&vcpu, &e), EXIT_CONTINUE);
+	expect_no_injection();
+	assert_int_equal(ram[0x6000], 0x77);
+	assert_int_equal(vcpu.regs.rip, 1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -491,6 +512,7 @@ int main(void)
 		T(test_mmio_movsb_noncanonical_destination),
 		T(test_mmio_mov_noncanonical),
 		T(test_fetch_stops_at_noncanonical),
+		T(test_fetch_wraps_ip_in_real_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
