@@ -660,11 +660,7 @@ static u64 address_register(const struct emulate_ctx *ctx, unsigned reg)
 
 static void set_address_register(struct emulate_ctx *ctx, unsigned reg, u64 value)
 {
-	u64 mask = size_mask(ctx->insn.address_size);
-	if (ctx->insn.address_size == 4)
-		ctx->gpr[reg] = value & mask;
-	else
-		ctx->gpr[reg] = (ctx->gpr[reg] & ~mask) | (value & mask);
+	address_register_write(&ctx->gpr[reg], value, ctx->insn.address_size);
 }
 
 static void advance_string_register(struct emulate_ctx *ctx, unsigned reg, unsigned size)

@@ -50,6 +50,15 @@ struct emulate_ctx {
 	struct x86_insn insn;  /* the last decoded instruction */
 };
 
+/* Writes a register used at the address size (rSI, rDI, rCX of string
+ * instructions): a 32-bit write zero-extends into the 64-bit register, a
+ * 16-bit one keeps bits 16-63 (SDM Vol. 1 3.4.1.1). */
+static inline void address_register_write(u64 *reg, u64 value, unsigned address_size)
+{
+	u64 mask = size_mask(address_size);
+	*reg = address_size == 4 ? value & mask : (*reg & ~mask) | (value & mask);
+}
+
 /* Fetches, decodes and executes one instruction at CS:ctx->rip. */
 enum emulate_status x86_emulate(struct emulate_ctx *ctx);
 /* The r/m operand (register or memory) of the instruction in ctx->insn,

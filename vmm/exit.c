@@ -92,8 +92,9 @@ static u8 plain_length(struct vcpu *v, enum exit_reason reason)
 	u32 error;
 	if (!length)
 		return 0;
-	u64 linear = guest_segment_linear(v, SEG_CS, v->regs.rip);
-	if ((linear & (PAGE_SIZE - 1)) > PAGE_SIZE - length ||
+	u64 linear;
+	if (guest_linear_address(v, SEG_CS, v->regs.rip, guest_code_address_size(v), length, &linear) ||
+	    (linear & (PAGE_SIZE - 1)) > PAGE_SIZE - length ||
 	    guest_linear_to_phys(v, linear, WALK_FETCH, &gpa, &error) != GUEST_ACCESS_OK)
 		return 0;
 	const u8 *code = guest_phys_ptr(v->vm, gpa, length);

@@ -3,6 +3,7 @@
 #include "vmm/backend.h"
 #include "vmm/pagewalk.h"
 #include "vmm/vm.h"
+#include "arch/x86/cpu.h" /* exception vectors */
 #include "lib/bitmap.h"
 #include "lib/string.h"
 
@@ -10,6 +11,7 @@
 #define CR0_PG BIT(31)
 #define EFER_LMA BIT(10)
 #define RFLAGS_VM BIT(17)
+#define LINEAR_MASK_32 0xffffffffULL /* outside 64-bit mode linear addresses wrap at 4 GiB */
 
 /* The exit-path case, inlined where the hypervisor reaches into guest
  * RAM: a few bytes inside one chunk that is already cleared. */
@@ -86,7 +88,7 @@ enum guest_access_result guest_linear_to_phys(struct vcpu *vcpu, u64 linear, uns
 {
 	const struct vcpu_control *c = vcpu_control(vcpu);
 	if (!(c->cr0 & CR0_PG)) { /* the common early-boot case, without a walk */
-		*gpa = (c->efer & EFER_LMA) ? linear : (linear & 0xffffffffULL);
+		*gpa = (c->efer & EFER_LMA) ? linear : (linear & LINEAR_MASK_32);
 		return GUEST_ACCESS_OK;
 	}
 	struct pagewalk_env env = { c->cr0, c->cr3, c->cr4, c->efer, walker_read, walker_write, vcpu->vm };
@@ -95,6 +97,7 @@ enum guest_access_result guest_linear_to_phys(struct vcpu *vcpu, u64 linear, uns
 	switch (guest_page_walk(&env, linear, access, gpa, pf_error)) {
 	case WALK_OK: return GUEST_ACCESS_OK;
 	case WALK_PAGE_FAULT: return GUEST_ACCESS_PAGE_FAULT;
+	case WALK_NONCANONICAL: return GUEST_ACCESS_NONCANONICAL;
 	default: return GUEST_ACCESS_BAD_TABLE;
 	}
 }
@@ -109,14 +112,34 @@ enum x86_mode guest_cpu_mode(struct vcpu *vcpu)
 	return c->cs_default32 ? X86_MODE_PROT32 : X86_MODE_PROT16;
 }
 
-u64 guest_segment_linear(struct vcpu *vcpu, enum x86_segment seg, u64 offset)
+enum guest_access_result guest_linear_address(struct vcpu *vcpu, enum x86_segment seg, u64 offset,
+					      unsigned address_size, unsigned size, u64 *linear)
 {
 	const struct vcpu_control *c = vcpu_control(vcpu);
-	if ((c->efer & EFER_LMA) && c->cs_long)
-		return (seg == SEG_FS || seg == SEG_GS) ? c->segment_base[seg] + offset : offset;
-	if (seg == SEG_NONE)
-		return offset & 0xffffffffULL;
-	return (c->segment_base[seg] + offset) & 0xffffffffULL;
+	bool has_base = seg != SEG_NONE;
+	offset &= size_mask(address_size);
+	if (!((c->efer & EFER_LMA) && c->cs_long)) {
+		*linear = ((has_base ? c->segment_base[seg] : 0) + offset) & LINEAR_MASK_32;
+		return GUEST_ACCESS_OK;
+	}
+	*linear = (seg == SEG_FS || seg == SEG_GS) ? c->segment_base[seg] + offset : offset;
+	if (!linear_is_canonical(*linear, c->cr4) || !linear_is_canonical(*linear + size - 1, c->cr4))
+		return GUEST_ACCESS_NONCANONICAL;
+	return GUEST_ACCESS_OK;
+}
+
+u8 guest_noncanonical_vector(enum x86_segment seg)
+{
+	return seg == SEG_SS ? VEC_SS : VEC_GP;
+}
+
+unsigned guest_code_address_size(struct vcpu *vcpu)
+{
+	switch (guest_cpu_mode(vcpu)) {
+	case X86_MODE_LONG64: return 8;
+	case X86_MODE_PROT32: return 4;
+	default: return 2;
+	}
 }
 
 static enum guest_access_result linear_copy(struct vcpu *vcpu, u64 linear, u8 *buf, u64 len,

@@ -29,13 +29,25 @@ enum guest_access_result {
 	GUEST_ACCESS_PAGE_FAULT, /* inject #PF: error code and CR2 are in the out parameters */
 	GUEST_ACCESS_NOT_RAM,    /* the translated address is MMIO or nothing */
 	GUEST_ACCESS_BAD_TABLE,  /* the guest's page tables point outside its RAM */
+	GUEST_ACCESS_NONCANONICAL, /* 64-bit mode: the CPU raises #GP(0), #SS(0) for SS */
 };
 
 /* Translates a linear address for an access (enum walk_access bits). */
 enum guest_access_result guest_linear_to_phys(struct vcpu *vcpu, u64 linear, unsigned access,
 					      u64 *gpa, u32 *pf_error);
-/* Linear address of segment:offset for the vCPU's current mode. */
-u64 guest_segment_linear(struct vcpu *vcpu, enum x86_segment seg, u64 offset);
+/* The linear address of segment:offset for an access of 'size' bytes by an
+ * instruction with this address size (2, 4 or 8 bytes), formed as the CPU
+ * forms it (SDM Vol. 1 3.3.7, Vol. 3A 3.4.2 and 5.3): the offset is
+ * truncated to the address size, the segment base added (in 64-bit mode
+ * only FS and GS have one) and, outside 64-bit mode, the sum wraps at
+ * 4 GiB. In 64-bit mode every byte must be canonical, else
+ * GUEST_ACCESS_NONCANONICAL. Segment limits are not checked. */
+enum guest_access_result guest_linear_address(struct vcpu *vcpu, enum x86_segment seg, u64 offset,
+					      unsigned address_size, unsigned size, u64 *linear);
+/* The fault for GUEST_ACCESS_NONCANONICAL through this segment (error code 0). */
+u8 guest_noncanonical_vector(enum x86_segment seg);
+/* The address size of instruction fetches: RIP, EIP or IP. */
+unsigned guest_code_address_size(struct vcpu *vcpu);
 /* Copies to/from guest-linear memory, page by page through the walker.
  * On GUEST_ACCESS_PAGE_FAULT, *fault_address is the linear address for CR2. */
 enum guest_access_result guest_linear_read(struct vcpu *vcpu, u64 linear, void *dst, u64 len,

@@ -35,22 +35,34 @@ static enum exit_action simple_io(struct vcpu *v, const struct vm_exit *e)
 	return vcpu_skip_instruction(v, e) ? EXIT_CONTINUE : EXIT_STOP;
 }
 
-static bool string_element(struct vcpu *v, const struct vm_exit *e, u64 *index_reg, u64 linear)
+/* The faulting element changes nothing; earlier REP iterations stay done. */
+static void inject_access_fault(struct vcpu *v, enum guest_access_result r, enum x86_segment seg,
+				u64 fault_address, u32 error)
+{
+	if (r == GUEST_ACCESS_PAGE_FAULT)
+		vcpu_inject_page_fault(v, fault_address, error);
+	else
+		vcpu_inject_exception(v, guest_noncanonical_vector(seg), true, 0);
+}
+
+/* One element of INS/OUTS at seg:rDI/rSI (ES:rDI for INS, SDM Vol. 2 "INS"). */
+static bool string_element(struct vcpu *v, const struct vm_exit *e, enum x86_segment seg, u64 *index_reg)
 {
 	struct vm *vm = v->vm;
-	u64 value = 0, fault_address;
-	u32 error;
-	enum guest_access_result r;
-	if (e->io.in) {
+	u64 value = 0, fault_address = 0, linear;
+	u32 error = 0;
+	enum guest_access_result r = guest_linear_address(v, seg, *index_reg, e->io.address_size, e->io.size,
+							  &linear);
+	if (r == GUEST_ACCESS_OK && e->io.in) {
 		io_bus_read(&vm->pio, v, vm->name, e->io.port, e->io.size, &value);
 		r = vcpu_access_linear(v, linear, &value, e->io.size, true, &error, &fault_address);
-	} else {
+	} else if (r == GUEST_ACCESS_OK) {
 		r = vcpu_access_linear(v, linear, &value, e->io.size, false, &error, &fault_address);
 		if (r == GUEST_ACCESS_OK)
 			io_bus_write(&vm->pio, v, vm->name, e->io.port, e->io.size, value);
 	}
-	if (r == GUEST_ACCESS_PAGE_FAULT) {
-		vcpu_inject_page_fault(v, fault_address, error);
+	if (r == GUEST_ACCESS_PAGE_FAULT || r == GUEST_ACCESS_NONCANONICAL) {
+		inject_access_fault(v, r, seg, fault_address, error);
 		return false;
 	}
 	if (r != GUEST_ACCESS_OK) {
@@ -59,8 +71,7 @@ static bool string_element(struct vcpu *v, const struct vm_exit *e, u64 *index_r
 		return false;
 	}
 	u64 step = (v->regs.rflags & RFLAGS_DF) ? -(u64)e->io.size : e->io.size;
-	u64 amask = size_mask(e->io.address_size);
-	set_register_masked(index_reg, *index_reg + step, amask);
+	address_register_write(index_reg, *index_reg + step, e->io.address_size);
 	return true;
 }
 
@@ -82,6 +93,8 @@ static bool complete_string_info(struct vcpu *v, const struct vm_exit *exit, str
 	return true;
 }
 
+/* rSI/rDI and rCX at the instruction's address size: with a32 in 64-bit
+ * mode ESI/EDI/ECX are used and written back zero-extended. */
 static enum exit_action string_io(struct vcpu *v, const struct vm_exit *exit)
 {
 	struct vm_exit decoded, *e = &decoded;
@@ -94,12 +107,11 @@ static enum exit_action string_io(struct vcpu *v, const struct vm_exit *exit)
 	for (unsigned done = 0; !e->io.rep || (*count & amask); done++) {
 		if (done == STRING_IO_BATCH)
 			return EXIT_CONTINUE; /* RIP unchanged: the guest re-executes the rest */
-		u64 linear = guest_segment_linear(v, seg, *index_reg & amask);
-		if (!string_element(v, e, index_reg, linear))
+		if (!string_element(v, e, seg, index_reg))
 			return v->vm->state == VM_RUNNING ? EXIT_CONTINUE : EXIT_STOP;
 		if (!e->io.rep)
 			break;
-		set_register_masked(count, *count - 1, amask);
+		address_register_write(count, *count - 1, e->io.address_size);
 	}
 	return vcpu_skip_instruction(v, e) ? EXIT_CONTINUE : EXIT_STOP;
 }

@@ -13,13 +13,18 @@
 
 #define MMIO_MAX_ACCESS 8
 
-static enum emulate_status fault(struct emulate_ctx *ctx, u64 address, u32 error)
+static enum emulate_status emulation_fault(struct emulate_ctx *ctx, u8 vector, u32 error)
 {
-	vcpu_set_cr2(ctx->opaque, address);
-	ctx->exception.vector = VEC_PF;
+	ctx->exception.vector = vector;
 	ctx->exception.has_error_code = true;
 	ctx->exception.error_code = error;
 	return EMULATE_EXCEPTION;
+}
+
+static enum emulate_status page_fault(struct emulate_ctx *ctx, u64 address, u32 error)
+{
+	vcpu_set_cr2(ctx->opaque, address);
+	return emulation_fault(ctx, VEC_PF, error);
 }
 
 static void mmio_piece(struct vcpu *v, u64 gpa, u8 *data, unsigned size, bool write)
@@ -80,11 +85,15 @@ static enum emulate_status access(struct emulate_ctx *ctx, enum x86_segment seg,
 				  void *data, unsigned size, bool write)
 {
 	struct vcpu *v = ctx->opaque;
-	u64 linear = guest_segment_linear(v, seg, offset), fault_address;
+	u64 linear, fault_address;
 	u32 error;
-	switch (vcpu_access_linear(v, linear, data, size, write, &error, &fault_address)) {
+	enum guest_access_result r = guest_linear_address(v, seg, offset, ctx->insn.address_size, size, &linear);
+	if (r == GUEST_ACCESS_OK)
+		r = vcpu_access_linear(v, linear, data, size, write, &error, &fault_address);
+	switch (r) {
 	case GUEST_ACCESS_OK: return EMULATE_OK;
-	case GUEST_ACCESS_PAGE_FAULT: return fault(ctx, fault_address, error);
+	case GUEST_ACCESS_PAGE_FAULT: return page_fault(ctx, fault_address, error);
+	case GUEST_ACCESS_NONCANONICAL: return emulation_fault(ctx, guest_noncanonical_vector(seg), 0);
 	default: return EMULATE_UNHANDLEABLE;
 	}
 }
@@ -107,10 +116,16 @@ static unsigned emulate_fetch(struct emulate_ctx *ctx, u64 offset, u8 *data, uns
 {
 	struct vcpu *v = ctx->opaque;
 	unsigned got = 0;
+	unsigned address_size = guest_code_address_size(v);
 	while (got < size) {
-		u64 linear = guest_segment_linear(v, SEG_CS, offset + got), fault_address;
-		unsigned chunk = MIN(size - got, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+		u64 linear, fault_address;
 		u32 error;
+		if (guest_linear_address(v, SEG_CS, offset + got, address_size, 1, &linear))
+			break; /* RIP + n is not canonical: those bytes do not exist */
+		u64 bytes_after = size_mask(address_size) - ((offset + got) & size_mask(address_size));
+		unsigned chunk = MIN(size - got, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+		if (chunk - 1 > bytes_after)
+			chunk = bytes_after + 1; /* IP/EIP wraps: the rest comes from offset 0 */
 		if (guest_linear_read(v, linear, data + got, chunk, WALK_FETCH, &error, &fault_address))
 			break;
 		got += chunk;

@@ -159,6 +159,8 @@ enum walk_result guest_page_walk(const struct pagewalk_env *env, u64 linear, uns
 		*gpa = long_mode ? linear : (linear & 0xffffffffULL);
 		return WALK_OK;
 	}
+	if (long_mode && !linear_is_canonical(linear, env->cr4))
+		return WALK_NONCANONICAL; /* bits 63:48 would otherwise be ignored: an alias */
 	if (long_mode)
 		return walk_64bit_entries(&w, env->cr3 & PTE_ADDR_64, 4, linear, gpa, error);
 	if (env->cr4 & CR4_PAE)

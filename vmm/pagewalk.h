@@ -32,9 +32,22 @@ struct pagewalk_env {
 
 enum walk_result {
 	WALK_OK,
-	WALK_PAGE_FAULT, /* *error holds the #PF error code for the guest */
-	WALK_BAD_TABLE,  /* a table lies outside guest RAM: a broken guest */
+	WALK_PAGE_FAULT,   /* *error holds the #PF error code for the guest */
+	WALK_BAD_TABLE,    /* a table lies outside guest RAM: a broken guest */
+	WALK_NONCANONICAL, /* IA-32e mode: the CPU raises #GP (or #SS) before any walk */
 };
+
+#define CR4_LA57 BIT(12)
+/* Linear-address width in IA-32e mode: 48 bits, 57 with 5-level paging. */
+#define LINEAR_BITS_4LEVEL 48
+#define LINEAR_BITS_5LEVEL 57
+
+/* Canonical: bits 63 down to the width's top bit all equal (SDM Vol. 1 3.3.7.1). */
+static inline bool linear_is_canonical(u64 linear, u64 cr4)
+{
+	unsigned unused_bits = 64 - ((cr4 & CR4_LA57) ? LINEAR_BITS_5LEVEL : LINEAR_BITS_4LEVEL);
+	return (u64)((s64)(linear << unused_bits) >> unused_bits) == linear;
+}
 
 enum walk_result guest_page_walk(const struct pagewalk_env *env, u64 linear, unsigned access,
 				 u64 *gpa, u32 *error);

@@ -857,6 +857,38 @@ static void test_long_bad_tables(void **state)
 	expect_ok(&e, 0x600000 + 0x1ff000 + 0x42, WALK_READ, 0x00c00042);
 }
 
+/* SDM Vol. 1 3.3.7.1: bits 63:47 must all equal bit 47; otherwise the CPU
+ * raises #GP (or #SS) without walking. Without the check bits 63:48 would
+ * be dropped and 0x0000800000001000 would alias 0xffff800000001000. */
+static void test_long_noncanonical(void **state)
+{
+	(void)state;
+	build_long();
+	struct pagewalk_env e = env_long(PML4, true, true);
+	static const u64 noncanonical[] = {
+		0x0000800000000000ULL, 0x0000800000123456ULL, 0x0001000000005123ULL,
+		0xffff7fffffffffffULL, 0x8000000000000000ULL, 0x7fffffffffffffffULL,
+		0x1234000000005123ULL,
+	};
+	for (unsigned i = 0; i < sizeof(noncanonical) / sizeof(noncanonical[0]); i++) {
+		for (unsigned a = 0; a < sizeof(all_accesses) / sizeof(all_accesses[0]); a++) {
+			u64 gpa = 0x5a5a;
+			u32 error = 0;
+			reads = writes = 0;
+			enum walk_result r = guest_page_walk(&e, noncanonical[i], all_accesses[a], &gpa, &error);
+			if (r != WALK_NONCANONICAL)
+				fail_msg("%s of 0x%llx: result %d (gpa 0x%llx), want WALK_NONCANONICAL",
+					 access_name(all_accesses[a]), (unsigned long long)noncanonical[i], r,
+					 (unsigned long long)gpa);
+			assert_int_equal(reads, 0);
+			assert_int_equal(writes, 0);
+		}
+	}
+	/* The canonical addresses next to them are walked: PML4E[255] is not present. */
+	expect_fault(&e, 0x00007fffffffffffULL, WALK_READ, 0);
+	expect_ok(&e, 0xffff800000000000ULL + 0x123456, WALK_WRITE, 0x01123456);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -882,6 +914,7 @@ int main(void)
 		T(test_long_accessed_dirty),
 		T(test_faulting_write_not_dirty),
 		T(test_long_bad_tables),
+		T(test_long_noncanonical),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
