@@ -79,6 +79,7 @@ void vcpu_inject_page_fault(struct vcpu *v, u64 address, u32 error_code)
 }
 
 void vcpu_set_cr2(struct vcpu *v, u64 address) { (void)v, (void)address; }
+void vcpu_instruction_completed(struct vcpu *v) { (void)v; }
 
 bool vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *exit)
 {
