@@ -180,7 +180,7 @@ static enum exit_action first_touch_of_ram(struct vcpu *v, u64 gpa)
 enum exit_action handle_mmio(struct vcpu *v, const struct vm_exit *e)
 {
 	struct emulate_ctx ctx;
-	if (e->mmio.gpa < v->vm->ram_size && memmap_find(&v->vm->mem, e->mmio.gpa, 1))
+	if (e->mmio.gpa < v->vm->ram_end && memmap_find(&v->vm->mem, e->mmio.gpa, 1))
 		return first_touch_of_ram(v, e->mmio.gpa);
 	if (e->mmio.fetch) {
 		vm_stop(v->vm, "instruction fetch from guest-physical 0x%llx, which is not RAM",
