@@ -392,7 +392,7 @@ static struct phys_range largest_free_run(const struct frame_allocator *fa, u64 
 unsigned frame_allocator_alloc_runs(struct frame_allocator *fa, u64 count, u64 align,
 				    struct phys_range *runs, unsigned max_runs)
 {
-	if (!valid_request(count, align) || !max_runs || count % (align / PAGE_SIZE))
+	if (!valid_request(count, align) || !max_runs || count % (align / PAGE_SIZE) || count > fa->free_frames)
 		return 0;
 	u64 phys = frame_allocator_alloc(fa, count, align);
 	if (phys) {
@@ -407,11 +407,11 @@ unsigned frame_allocator_alloc_runs(struct frame_allocator *fa, u64 count, u64 a
 				frame_allocator_free(fa, runs[i].start, (runs[i].end - runs[i].start) / PAGE_SIZE);
 			return 0;
 		}
-		u64 frames = MIN(left, run.end - run.start);
-		mark_frames(fa->bitmap, run.start, run.start + frames, true);
-		fa->free_frames -= frames;
-		runs[taken] = (struct phys_range){ run.start * PAGE_SIZE, (run.start + frames) * PAGE_SIZE };
-		left -= frames;
+		u64 piece = MIN(left, run.end - run.start);
+		mark_frames(fa->bitmap, run.start, run.start + piece, true);
+		fa->free_frames -= piece;
+		runs[taken] = (struct phys_range){ run.start * PAGE_SIZE, (run.start + piece) * PAGE_SIZE };
+		left -= piece;
 	}
 	return taken;
 }
