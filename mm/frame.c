@@ -369,6 +369,53 @@ u64 frame_allocator_alloc(struct frame_allocator *fa, u64 count, u64 align)
 	return start * PAGE_SIZE;
 }
 
+/* The largest run of free frames that starts aligned, in whole units of
+ * align_frames; its length is 0 when no unit is free. */
+static struct phys_range largest_free_run(const struct frame_allocator *fa, u64 align_frames)
+{
+	struct phys_range best = { 0, 0 };
+	u64 frame = 0;
+
+	while (frame < fa->nframes) {
+		u64 start = ALIGN_UP(find_frame(fa, frame, fa->nframes, false), align_frames);
+		if (start >= fa->nframes)
+			break;
+		u64 used = find_frame(fa, start, fa->nframes, true);
+		u64 end = ALIGN_DOWN(used, align_frames);
+		if (end > start && end - start > best.end - best.start)
+			best = (struct phys_range){ start, end };
+		frame = MAX(used, start + 1);
+	}
+	return best;
+}
+
+unsigned frame_allocator_alloc_runs(struct frame_allocator *fa, u64 count, u64 align,
+				    struct phys_range *runs, unsigned max_runs)
+{
+	if (!valid_request(count, align) || !max_runs || count % (align / PAGE_SIZE) || count > fa->free_frames)
+		return 0;
+	u64 phys = frame_allocator_alloc(fa, count, align);
+	if (phys) {
+		runs[0] = (struct phys_range){ phys, phys + count * PAGE_SIZE };
+		return 1;
+	}
+	unsigned taken = 0;
+	for (u64 left = count; left; taken++) {
+		struct phys_range run = largest_free_run(fa, align / PAGE_SIZE);
+		if (taken == max_runs || run.end == run.start) {
+			for (unsigned i = 0; i < taken; i++)
+				frame_allocator_free(fa, runs[i].start, (runs[i].end - runs[i].start) / PAGE_SIZE);
+			return 0;
+		}
+		u64 piece = MIN(left, run.end - run.start);
+		mark_frames(fa->bitmap, run.start, run.start + piece, true);
+		fa->free_frames -= piece;
+		runs[taken] = (struct phys_range){ run.start * PAGE_SIZE, (run.start + piece) * PAGE_SIZE };
+		left -= piece;
+	}
+	return taken;
+}
+
 void frame_allocator_free(struct frame_allocator *fa, u64 phys, u64 count)
 {
 	u64 first = phys / PAGE_SIZE;
@@ -421,6 +468,14 @@ u64 frame_alloc_contig_uncleared(u64 count, u64 align)
 	u64 phys = frame_allocator_alloc(&frames, count, align);
 	spin_unlock(&frames_lock);
 	return phys;
+}
+
+unsigned frame_alloc_runs_uncleared(u64 count, u64 align, struct phys_range *runs, unsigned max_runs)
+{
+	spin_lock(&frames_lock);
+	unsigned taken = frame_allocator_alloc_runs(&frames, count, align, runs, max_runs);
+	spin_unlock(&frames_lock);
+	return taken;
 }
 
 u64 frame_alloc_contig(u64 count, u64 align)

@@ -40,6 +40,12 @@ int frame_allocator_init(struct frame_allocator *fa,
  * 'align' bytes (a power of two >= 4 KiB), or 0 when none are free. */
 u64 frame_allocator_alloc(struct frame_allocator *fa, u64 count, u64 align);
 void frame_allocator_free(struct frame_allocator *fa, u64 phys, u64 count);
+/* 'count' frames as at most max_runs contiguous runs, each aligned to and
+ * a multiple of 'align' bytes (count must be a multiple too): one run when
+ * one is free, else the largest free runs first. Fills runs[] and returns
+ * how many, or 0 (nothing held) when free memory is too fragmented. */
+unsigned frame_allocator_alloc_runs(struct frame_allocator *fa, u64 count, u64 align,
+				    struct phys_range *runs, unsigned max_runs);
 bool frame_allocator_is_free(const struct frame_allocator *fa, u64 phys);
 
 /* Global allocator used by the hypervisor. */
@@ -49,4 +55,6 @@ u64 frame_alloc_contig(u64 count, u64 align); /* zeroed, or 0 */
 /* Not zeroed: whatever a VM or the firmware left there. Only for guest RAM,
  * which vmm/guest_mem.c clears a chunk at a time before anyone sees it. */
 u64 frame_alloc_contig_uncleared(u64 count, u64 align);
+/* The same as several runs (frame_allocator_alloc_runs), for guest RAM. */
+unsigned frame_alloc_runs_uncleared(u64 count, u64 align, struct phys_range *runs, unsigned max_runs);
 void frame_free(u64 phys, u64 count);

@@ -18,19 +18,33 @@
 static inline bool ram_ready(const struct vm *vm, u64 gpa, u64 len)
 {
 	u64 chunk = gpa / GUEST_RAM_CHUNK;
-	return !vm->ram_cleared || gpa >= vm->ram_size ||
+	return !vm->ram_cleared || gpa >= vm->ram_end ||
 	       ((gpa + len - 1) / GUEST_RAM_CHUNK == chunk && bitmap_test(vm->ram_cleared, chunk));
+}
+
+/* Host address of a chunk's first byte, NULL in a hole. A chunk lies in
+ * one host run (pc_memory.h: runs are whole, aligned chunks), linearly,
+ * including the bytes of the VGA window, which are never mapped. */
+static u8 *chunk_host(struct vm *vm, u64 base)
+{
+	const struct memmap_region *r = memmap_first_overlap(&vm->mem, base, GUEST_RAM_CHUNK);
+	if (!r)
+		return NULL;
+	return r->gpa <= base ? r->host + (base - r->gpa) : r->host - (r->gpa - base);
 }
 
 void guest_ram_prepare(struct vm *vm, u64 gpa, u64 len)
 {
-	if (!vm->ram_cleared || !len || gpa >= vm->ram_size)
+	if (!vm->ram_cleared || !len || gpa >= vm->ram_end)
 		return;
-	u64 first = gpa / GUEST_RAM_CHUNK, last = (MIN(gpa + len, vm->ram_size) - 1) / GUEST_RAM_CHUNK;
+	u64 first = gpa / GUEST_RAM_CHUNK, last = (MIN(gpa + len, vm->ram_end) - 1) / GUEST_RAM_CHUNK;
 	for (u64 chunk = first; chunk <= last; chunk++) {
 		if (bitmap_test(vm->ram_cleared, chunk))
 			continue;
-		memset(vm->ram_host + chunk * GUEST_RAM_CHUNK, 0, GUEST_RAM_CHUNK);
+		u8 *host = chunk_host(vm, chunk * GUEST_RAM_CHUNK);
+		if (!host)
+			continue;
+		memset(host, 0, GUEST_RAM_CHUNK);
 		bitmap_set(vm->ram_cleared, chunk);
 	}
 }
@@ -67,6 +81,17 @@ static int phys_copy(struct vm *vm, u64 gpa, u8 *buf, u64 len, bool write)
 }
 
 int guest_phys_read(struct vm *vm, u64 gpa, void *dst, u64 len) { return phys_copy(vm, gpa, dst, len, false); }
+
+int guest_phys_zero(struct vm *vm, u64 gpa, u64 len)
+{
+	static const u8 zeros[PAGE_SIZE];
+	for (u64 piece; len; gpa += piece, len -= piece) {
+		piece = MIN(len, sizeof(zeros));
+		if (guest_phys_write(vm, gpa, zeros, piece))
+			return -1;
+	}
+	return 0;
+}
 
 int guest_phys_write(struct vm *vm, u64 gpa, const void *src, u64 len)
 {

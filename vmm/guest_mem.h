@@ -23,6 +23,7 @@ void *guest_phys_ptr(struct vm *vm, u64 gpa, u64 len);
 /* Copies that may span regions; -1 if any byte is not guest RAM. */
 int guest_phys_read(struct vm *vm, u64 gpa, void *dst, u64 len);
 int guest_phys_write(struct vm *vm, u64 gpa, const void *src, u64 len);
+int guest_phys_zero(struct vm *vm, u64 gpa, u64 len);
 
 enum guest_access_result {
 	GUEST_ACCESS_OK,

@@ -105,15 +105,17 @@ static int place(struct load_state *s, u64 gpa, const u8 *src, u64 file_size, u6
 			  (unsigned long long)gpa, (unsigned long long)mem_size, MULTIBOOT_INFO_GPA);
 		return -1;
 	}
-	u8 *dst = guest_phys_ptr(s->vm, gpa, mem_size);
-	if (!dst) {
+	/* Usable RAM throughout, which may come from more than one host run. */
+	const struct memmap_region *r = memmap_find(&s->vm->mem, gpa, 1);
+	if (!r || r->kind != MEMMAP_RAM || memmap_stretch_end(&s->vm->mem, gpa) - gpa < mem_size) {
 		ksnprintf(s->err, s->err_len, "segment 0x%llx-0x%llx does not fit in the VM's %llu MiB of RAM; "
 			  "raise mem=", (unsigned long long)gpa, (unsigned long long)(gpa + mem_size),
 			  (unsigned long long)(s->vm->ram_size / MiB));
 		return -1;
 	}
-	memcpy(dst, src, file_size);
-	memset(dst + file_size, 0, mem_size - file_size);
+	if (guest_phys_write(s->vm, gpa, src, file_size) ||
+	    guest_phys_zero(s->vm, gpa + file_size, mem_size - file_size))
+		return -1; /* not reached: the range is RAM */
 	s->highest = MAX(s->highest, gpa + mem_size);
 	return 0;
 }
@@ -205,10 +207,12 @@ static bool find_mb1_header(const u8 *image, u64 size, struct mb1_header *h, u64
 
 static u32 add_mmap(struct vm *vm, u8 *area)
 {
+	struct memmap_range ranges[MEMMAP_MAX_REGIONS];
+	unsigned count = memmap_guest_ranges(&vm->mem, ranges, ARRAY_SIZE(ranges));
 	struct mb1_mmap_entry e;
 	u32 length = 0;
-	for (unsigned i = 0; i < vm->mem.count; i++) {
-		const struct memmap_region *r = &vm->mem.region[i];
+	for (unsigned i = 0; i < count; i++) {
+		const struct memmap_range *r = &ranges[i];
 		e = (struct mb1_mmap_entry){ sizeof(e) - sizeof(u32), r->gpa, r->size,
 					     r->kind == MEMMAP_RAM ? MEM_USABLE : MEM_RESERVED };
 		memcpy(area + length, &e, sizeof(e));
@@ -228,7 +232,8 @@ static int build_info(struct load_state *s, u64 initrd_gpa)
 	struct mb1_info info = { 0 };
 	info.flags = MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_LOADER_NAME;
 	info.mem_lower = (u32)(s->vm->mem.region[0].size / KiB);
-	info.mem_upper = (u32)((s->vm->ram_size - MiB) / KiB);
+	/* Upper memory: from 1 MiB to the first hole (the PCI hole). */
+	info.mem_upper = (u32)((memmap_stretch_end(&s->vm->mem, MiB) - MiB) / KiB);
 	info.cmdline = MULTIBOOT_INFO_GPA + CMDLINE_OFFSET;
 	strncpy_terminated((char *)area + CMDLINE_OFFSET, s->cfg->cmdline, MODULE_CMDLINE_OFFSET - CMDLINE_OFFSET);
 	info.boot_loader_name = MULTIBOOT_INFO_GPA + LOADER_NAME_OFFSET;

@@ -68,9 +68,12 @@ bool linux_is_bzimage(const u8 *image, u64 size)
 
 static u32 build_e820(struct vm *vm, u8 *bp)
 {
+	struct memmap_range ranges[MEMMAP_MAX_REGIONS];
+	u32 count = memmap_guest_ranges(&vm->mem, ranges, ARRAY_SIZE(ranges));
+	_Static_assert(MEMMAP_MAX_REGIONS <= E820_MAX_ENTRIES, "e820 table too small");
 	u32 n = 0;
-	for (unsigned i = 0; i < vm->mem.count && n < E820_MAX_ENTRIES; i++, n++) {
-		const struct memmap_region *r = &vm->mem.region[i];
+	for (; n < count; n++) {
+		const struct memmap_range *r = &ranges[n];
 		u8 *e = bp + BP_E820_TABLE + n * E820_ENTRY_SIZE;
 		wr64(e, 0, r->gpa);
 		wr64(e, 8, r->size);
@@ -86,7 +89,7 @@ static u64 kernel_address(struct vm *vm, const u8 *hdr, u64 pm_size)
 {
 	u64 pref = rd64(hdr, HDR_PREF_ADDRESS), init = rd32(hdr, HDR_INIT_SIZE);
 	u64 need = MAX(pm_size, init);
-	if (pref && guest_phys_ptr(vm, pref, need))
+	if (pref && memmap_find(&vm->mem, pref, 1) && memmap_stretch_end(&vm->mem, pref) - pref >= need)
 		return pref;
 	return LINUX_LOAD_DEFAULT;
 }
@@ -97,7 +100,8 @@ static int place_initrd(struct vm *vm, const struct vm_config *cfg, u8 *bp, u64 
 	if (!cfg->initrd)
 		return 0;
 	u64 max = rd32(bp, HDR_INITRD_ADDR_MAX);
-	u64 top = MIN(vm->ram_size, (max ? max : INITRD_ADDR_MAX_DEFAULT) + 1);
+	/* Below the PCI hole too: the RAM from 1 MiB ends there. */
+	u64 top = MIN(memmap_stretch_end(&vm->mem, LINUX_LOAD_DEFAULT), (max ? max : INITRD_ADDR_MAX_DEFAULT) + 1);
 	u64 gpa = ALIGN_DOWN(top - cfg->initrd_size, PAGE_SIZE);
 	if (cfg->initrd_size > top || gpa < kernel_end) {
 		ksnprintf(err, len, "the initrd (%llu KiB) does not fit below 0x%llx above the kernel; raise mem=",

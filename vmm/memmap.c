@@ -38,3 +38,37 @@ const struct memmap_region *memmap_find(const struct memmap *map, u64 gpa, u64 l
 	}
 	return NULL;
 }
+
+const struct memmap_region *memmap_first_overlap(const struct memmap *map, u64 gpa, u64 len)
+{
+	for (unsigned i = 0; i < map->count; i++) {
+		const struct memmap_region *r = &map->region[i];
+		if (gpa < r->gpa + r->size && r->gpa < gpa + len)
+			return r;
+	}
+	return NULL;
+}
+
+u64 memmap_stretch_end(const struct memmap *map, u64 gpa)
+{
+	const struct memmap_region *r = memmap_find(map, gpa, 1);
+	if (!r)
+		return gpa;
+	const struct memmap_region *last = &map->region[map->count - 1];
+	while (r < last && r[1].gpa == r->gpa + r->size && r[1].kind == r->kind)
+		r++; /* regions are sorted by address */
+	return r->gpa + r->size;
+}
+
+unsigned memmap_guest_ranges(const struct memmap *map, struct memmap_range *out, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < map->count; i++) {
+		const struct memmap_region *r = &map->region[i];
+		if (n && out[n - 1].gpa + out[n - 1].size == r->gpa && out[n - 1].kind == r->kind)
+			out[n - 1].size += r->size;
+		else if (n < max)
+			out[n++] = (struct memmap_range){ r->gpa, r->size, r->kind };
+	}
+	return n;
+}

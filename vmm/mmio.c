@@ -210,7 +210,7 @@ static enum exit_action first_touch_of_ram(struct vcpu *v, u64 gpa)
 enum exit_action handle_mmio(struct vcpu *v, const struct vm_exit *e)
 {
 	struct emulate_ctx ctx;
-	if (e->mmio.gpa < v->vm->ram_size && memmap_find(&v->vm->mem, e->mmio.gpa, 1))
+	if (e->mmio.gpa < v->vm->ram_end && memmap_find(&v->vm->mem, e->mmio.gpa, 1))
 		return first_touch_of_ram(v, e->mmio.gpa);
 	/* The CPU was pushing an interrupt frame or reading the IDT: that is
 	 * no instruction to emulate (KVM stops such a VM too). */

@@ -28,13 +28,6 @@
 #include "drivers/lapic.h"
 #include "arch/x86/cpu.h"
 
-/* The PC holes below 1 MiB: EBDA, VGA/option ROM window, BIOS. */
-#define EBDA_START 0x9f000ULL /* page-aligned: the nested page tables map whole pages */
-#define VGA_HOLE_START 0xa0000ULL
-/* Option-ROM and BIOS area: reserved, zero-filled RAM, so the scans guests
- * make of it (SMBIOS, MP tables, RSDP) read memory instead of exiting. */
-#define BIOS_START 0xc0000ULL
-#define HIGH_MEMORY_START (1 * MiB)
 #define LOG_LINE 256
 #define ACPI_TABLES_GPA 0xe0000ULL
 #define ACPI_TABLES_SIZE 0x10000ULL
@@ -163,32 +156,47 @@ static void setup_cr_rules(struct vm *vm)
 	cr_rules_init(&vm->cr_rules, &features);
 }
 
-static int setup_memory(struct vm *vm, u64 size, char *err, size_t len)
+/* Guest RAM in at most VM_RAM_MAX_RUNS host runs of whole chunks, one run
+ * when the host has one free that is big enough. Uncleared: guest_mem.c
+ * clears each chunk before anyone sees it. */
+static int allocate_ram(struct vm *vm, u64 size, char *err, size_t len)
 {
-	u64 hpa = frame_alloc_contig_uncleared(size / PAGE_SIZE, LARGE_PAGE_SIZE);
-	size_t bitmap_bytes = DIV_ROUND_UP(size / GUEST_RAM_CHUNK, BITS_PER_BYTE);
-	vm->ram_cleared = kzalloc(bitmap_bytes);
-	vm->ram_mapped = kzalloc(bitmap_bytes);
-	if (!hpa || !vm->ram_cleared || !vm->ram_mapped) {
-		if (hpa)
-			frame_free(hpa, size / PAGE_SIZE);
-		ksnprintf(err, len, "not enough free host memory for %llu MiB of guest RAM",
-			  (unsigned long long)(size / MiB));
+	struct phys_range runs[VM_RAM_MAX_RUNS];
+	unsigned count = frame_alloc_runs_uncleared(size / PAGE_SIZE, GUEST_RAM_CHUNK, runs, VM_RAM_MAX_RUNS);
+	if (!count) {
+		ksnprintf(err, len, "not enough free host memory for %llu MiB of guest RAM "
+			  "(%llu MiB free, in pieces of at least 2 MiB, at most %u of them)",
+			  (unsigned long long)(size / MiB), (unsigned long long)(frames.free_frames * PAGE_SIZE / MiB),
+			  VM_RAM_MAX_RUNS);
 		return -1;
 	}
-	u8 *host = phys_to_virt(hpa);
-	vm->ram_host = host; /* cleared and mapped on first touch (guest_mem.h) */
+	for (unsigned i = 0; i < count; i++)
+		vm->ram_run[i] = (struct pc_ram_run){ runs[i].start, phys_to_virt(runs[i].start),
+						      runs[i].end - runs[i].start };
+	vm->ram_run_count = count;
+	return 0;
+}
+
+static int setup_memory(struct vm *vm, u64 size, char *err, size_t len)
+{
+	if (allocate_ram(vm, size, err, len))
+		return -1;
 	vm->ram_size = size;
-	if (memmap_add(&vm->mem, 0, EBDA_START, MEMMAP_RAM, host, hpa) ||
-	    memmap_add(&vm->mem, EBDA_START, VGA_HOLE_START - EBDA_START, MEMMAP_RAM_RESERVED,
-		       host + EBDA_START, hpa + EBDA_START) ||
-	    memmap_add(&vm->mem, BIOS_START, HIGH_MEMORY_START - BIOS_START, MEMMAP_RAM_RESERVED,
-		       host + BIOS_START, hpa + BIOS_START) ||
-	    memmap_add(&vm->mem, HIGH_MEMORY_START, size - HIGH_MEMORY_START, MEMMAP_RAM,
-		       host + HIGH_MEMORY_START, hpa + HIGH_MEMORY_START)) {
+	vm->ram_end = pc_ram_end(size);
+	size_t bitmap_bytes = DIV_ROUND_UP(vm->ram_end / GUEST_RAM_CHUNK, BITS_PER_BYTE);
+	vm->ram_cleared = kzalloc(bitmap_bytes);
+	vm->ram_mapped = kzalloc(bitmap_bytes);
+	if (!vm->ram_cleared || !vm->ram_mapped) {
+		ksnprintf(err, len, "out of memory for the guest RAM bitmaps");
+		return -1;
+	}
+	if (pc_memory_build(&vm->mem, size, vm->ram_run, vm->ram_run_count)) {
 		ksnprintf(err, len, "internal error building the memory map");
 		return -1;
 	}
+	if (vm->ram_run_count > 1)
+		pr_info("vm %s: guest RAM in %u host pieces (no free run of %llu MiB)", vm->name,
+			vm->ram_run_count, (unsigned long long)(size / MiB));
 	return 0;
 }
 
@@ -279,7 +287,7 @@ struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, siz
 	vm->index = index;
 	if (cfg->vcpus > 1)
 		pr_warn("vm %s: %u vCPUs asked for; only 1 is supported so far", vm->name, cfg->vcpus);
-	if (setup_memory(vm, ALIGN_UP(cfg->memory, LARGE_PAGE_SIZE), err, len) ||
+	if (setup_memory(vm, ALIGN_UP(cfg->memory, GUEST_RAM_CHUNK), err, len) ||
 	    setup_devices(vm, cfg, err, len) || backend->vm_create(vm, err, len) ||
 	    setup_vcpu(vm, cfg, err, len)) {
 		vm_destroy(vm);
@@ -307,8 +315,8 @@ void vm_destroy(struct vm *vm)
 		kfree(vm->vcpu[i]);
 	}
 	backend->vm_destroy(vm);
-	if (vm->ram_size)
-		frame_free(vm->mem.region[0].hpa, vm->ram_size / PAGE_SIZE);
+	for (unsigned i = 0; i < vm->ram_run_count; i++)
+		frame_free(vm->ram_run[i].hpa, vm->ram_run[i].size / PAGE_SIZE);
 	kfree(vm->ram_cleared);
 	kfree(vm->ram_mapped);
 	/* Device state is owned by the device files; they are freed with the heap

@@ -4,6 +4,7 @@
 #include "vmm/exit.h"
 #include "vmm/iobus.h"
 #include "vmm/memmap.h"
+#include "vmm/pc_memory.h"
 #include "vmm/vcpu_state.h"
 #include "vmm/vtime.h"
 #include "vmm/cr_rules.h"
@@ -11,6 +12,10 @@
 #define VM_NAME_MAX 24
 #define VM_MAX_VCPUS 8
 #define VM_CMDLINE_MAX 1024
+/* Host runs a VM's RAM may come in: each adds at most one memory-map region
+ * to the four of the PC layout below 1 MiB and the cut at the PCI hole. */
+#define VM_RAM_MAX_RUNS 8
+_Static_assert(VM_RAM_MAX_RUNS + 5 <= MEMMAP_MAX_REGIONS, "memory map too small for the RAM runs");
 
 enum vm_state {
 	VM_CREATED,
@@ -66,10 +71,13 @@ struct vm {
 	struct memmap mem;
 	u64 ram_size;
 	struct cr_rules cr_rules; /* CR0/CR4/EFER/XCR0 rules from the guest's CPUID */
+	u64 ram_end;           /* end of the highest guest-physical RAM (pc_memory.h) */
+	struct pc_ram_run ram_run[VM_RAM_MAX_RUNS]; /* the host memory behind it */
+	unsigned ram_run_count;
 	/* Guest RAM is cleared and mapped in GUEST_RAM_CHUNK pieces on first
-	 * touch (vmm/guest_mem.c): bit n of each map = chunk n. NULL bitmaps:
-	 * all of it is ready (host tests). */
-	u8 *ram_host;          /* host address of guest-physical 0 */
+	 * touch (vmm/guest_mem.c): bit n of each map = guest-physical chunk n,
+	 * up to ram_end (chunks of the PCI hole stay clear). NULL bitmaps: all
+	 * of it is ready (host tests). */
 	u8 *ram_cleared;       /* zeroed (the hypervisor may read/write it) */
 	u8 *ram_mapped;        /* in the second-level tables (the guest may) */
 	struct io_bus pio;

@@ -18,6 +18,11 @@ bool multiboot_magic_ok(void)
 	return boot_magic == MULTIBOOT_BOOTLOADER_MAGIC;
 }
 
+const struct multiboot_info *multiboot_info(void)
+{
+	return multiboot_magic_ok() ? info : NULL;
+}
+
 const char *multiboot_cmdline(void)
 {
 	if (!multiboot_magic_ok() || !(info->flags & MULTIBOOT_INFO_CMDLINE) || !info->cmdline)

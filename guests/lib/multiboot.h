@@ -29,6 +29,8 @@ struct __attribute__((packed)) multiboot_mmap_entry {
 
 void multiboot_init(uint32_t magic, uint32_t info_address);
 bool multiboot_magic_ok(void);
+/* The information structure, or NULL without the Multiboot magic. */
+const struct multiboot_info *multiboot_info(void);
 const char *multiboot_cmdline(void);
 /* Calls fn for each memory-map entry; false if there is no map. */
 bool multiboot_for_each_region(void (*fn)(const struct multiboot_mmap_entry *e, void *ctx), void *ctx);

@@ -653,6 +653,63 @@ static void test_frame_zero_is_never_handed_out(void **state)
 	expect_assert_failure(frame_allocator_free(&fa, 0, 1));
 }
 
+/* Three free stretches, none big enough for 100 MiB: 32 MiB at 16 MiB
+ * (the bitmap takes its first frames, so 30 MiB from 18 MiB in whole
+ * 2 MiB units), 64 MiB at 64 MiB and 16 MiB at 256 MiB. */
+static const struct mem_region fragmented_map[] = {
+	{ 16 * MiB, 32 * MiB, MEM_USABLE },
+	{ 64 * MiB, 64 * MiB, MEM_USABLE },
+	{ 256 * MiB, 16 * MiB, MEM_USABLE },
+};
+
+#define FRAMES(bytes) ((bytes) / PAGE_SIZE)
+
+static void test_runs_when_no_single_run_is_big_enough(void **state)
+{
+	struct frame_allocator fa;
+	struct phys_range runs[4];
+
+	(void)state;
+	init_ok(&fa, fragmented_map, ARRAY_SIZE(fragmented_map), NULL, 0);
+	u64 free_before = fa.free_frames;
+	assert_int_equal(frame_allocator_alloc(&fa, FRAMES(100 * MiB), LARGE_PAGE_SIZE), 0);
+	assert_int_equal(frame_allocator_alloc_runs(&fa, FRAMES(100 * MiB), LARGE_PAGE_SIZE, runs, 4), 3);
+	/* Largest first, each aligned and a whole number of 2 MiB pages. */
+	assert_int_equal(runs[0].start, 64 * MiB);
+	assert_int_equal(runs[0].end, 128 * MiB);
+	assert_int_equal(runs[1].start, 18 * MiB);
+	assert_int_equal(runs[1].end, 48 * MiB);
+	assert_int_equal(runs[2].start, 256 * MiB);
+	assert_int_equal(runs[2].end, 262 * MiB);
+	for (u64 phys = 18 * MiB; phys < 48 * MiB; phys += PAGE_SIZE)
+		assert_false(frame_allocator_is_free(&fa, phys));
+	assert_true(frame_allocator_is_free(&fa, 262 * MiB));
+	assert_int_equal(fa.free_frames, free_before - FRAMES(100 * MiB));
+	for (unsigned i = 0; i < 3; i++)
+		frame_allocator_free(&fa, runs[i].start, FRAMES(runs[i].end - runs[i].start));
+	assert_int_equal(fa.free_frames, free_before);
+}
+
+static void test_runs_refused_hold_nothing(void **state)
+{
+	struct frame_allocator fa;
+	struct phys_range runs[4];
+
+	(void)state;
+	init_ok(&fa, fragmented_map, ARRAY_SIZE(fragmented_map), NULL, 0);
+	u64 free_before = fa.free_frames;
+	/* Too fragmented for two runs, more than there is, not whole pages. */
+	assert_int_equal(frame_allocator_alloc_runs(&fa, FRAMES(100 * MiB), LARGE_PAGE_SIZE, runs, 2), 0);
+	assert_int_equal(frame_allocator_alloc_runs(&fa, FRAMES(112 * MiB), LARGE_PAGE_SIZE, runs, 4), 0);
+	assert_int_equal(frame_allocator_alloc_runs(&fa, FRAMES(3 * MiB), LARGE_PAGE_SIZE, runs, 4), 0);
+	assert_int_equal(fa.free_frames, free_before);
+	assert_true(frame_allocator_is_free(&fa, 64 * MiB));
+	/* One run when one fits: the ordinary next-fit allocation. */
+	assert_int_equal(frame_allocator_alloc_runs(&fa, FRAMES(8 * MiB), LARGE_PAGE_SIZE, runs, 4), 1);
+	assert_int_equal(runs[0].end - runs[0].start, 8 * MiB);
+	assert_true(IS_ALIGNED(runs[0].start, LARGE_PAGE_SIZE));
+}
+
 #define FRAME_TEST(name) cmocka_unit_test_setup(name, reset_phys_to_virt)
 
 int main(void)
@@ -678,6 +735,8 @@ int main(void)
 		FRAME_TEST(test_bitmap_spans_adjacent_entries),
 		FRAME_TEST(test_unaligned_usable_edges),
 		FRAME_TEST(test_frame_zero_is_never_handed_out),
+		FRAME_TEST(test_runs_when_no_single_run_is_big_enough),
+		FRAME_TEST(test_runs_refused_hold_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,6 +61,7 @@ static int setup(void **state)
 	memset(&vm, 0, sizeof(vm));
 	ram = calloc(1, RAM_SIZE);
 	vm.ram_size = RAM_SIZE;
+	vm.ram_end = RAM_SIZE;
 	memmap_add(&vm.mem, 0, 0x9f000, MEMMAP_RAM, ram, 0);
 	memmap_add(&vm.mem, 0x9f000, 0x1000, MEMMAP_RAM_RESERVED, ram + 0x9f000, 0x9f000);
 	memmap_add(&vm.mem, 0xc0000, 0x40000, MEMMAP_RAM_RESERVED, ram + 0xc0000, 0xc0000);
@@ -209,7 +210,6 @@ static void test_guest_ram_cleared_on_first_touch(void **state)
 
 	memset(cleared, 0, sizeof(cleared));
 	memset(ram, 0xa5, RAM_SIZE);
-	vm.ram_host = ram;
 	vm.ram_cleared = cleared;
 	assert_int_equal(guest_phys_write(&vm, 3 * MiB + 16, text, sizeof(text)), 0);
 	assert_memory_equal(ram + 3 * MiB + 16, text, sizeof(text));
@@ -229,7 +229,6 @@ static void test_guest_ram_cleared_on_first_touch(void **state)
 	assert_int_equal(ram[8 * MiB - 1], 0);
 	assert_int_equal(ram[8 * MiB], 0xa5);
 	vm.ram_cleared = NULL;
-	vm.ram_host = NULL;
 }
 
 static void test_bzimage_detection(void **state)

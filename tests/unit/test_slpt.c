@@ -16,6 +16,8 @@
  */
 #include "tests/unit/host_support.h"
 #include "arch/x86/ept_npt.c"
+#include "vmm/memmap.c"
+#include "vmm/pc_memory.c"
 
 #include <string.h>
 
@@ -833,6 +835,43 @@ static void test_map_regions_window(void **state)
 	destroy_and_check(&t);
 }
 
+/* A 6 GiB PC guest from three host runs (pc_memory.c), mapped a 2 MiB
+ * chunk at a time as first touches do: every chunk below the PCI hole and
+ * from 4 GiB lands in the run behind it, the hole (test page, I/O APIC,
+ * local APIC) stays unmapped whatever the guest touches. */
+static void test_map_regions_pc_layout_with_runs(void **state)
+{
+	(void)state;
+	const struct pc_ram_run runs[] = {
+		{ 0x200000000ULL, NULL, 4 * GiB }, { 0x40000000ULL, NULL, GiB }, { 0x600000000ULL, NULL, GiB },
+	};
+	struct memmap m = { 0 };
+	assert_int_equal(pc_memory_build(&m, 6 * GiB, runs, ARRAY_SIZE(runs)), 0);
+	for (int ept = 0; ept <= 1; ept++) {
+		struct slpt t;
+		new_tables(&t, ept, true, false);
+		for (u64 chunk = 0; chunk < 8 * GiB; chunk += 2 * MiB)
+			assert_int_equal(slpt_map_regions(&t, &m, chunk, 2 * MiB), 0);
+		u64 hpa, size;
+		unsigned perms;
+		static const struct { u64 gpa, hpa; } expected[] = {
+			{ 0x1000, 0x200001000ULL }, { 0xbffff000ULL, 0x200000000ULL + 0xbffff000ULL },
+			{ 4 * GiB, 0x200000000ULL + 0xc0000000ULL }, { 5 * GiB - 0x1000, 0x2fffff000ULL },
+			{ 5 * GiB, 0x40000000ULL }, { 6 * GiB + 0x2345, 0x600002345ULL },
+			{ 7 * GiB - 0x1000, 0x63ffff000ULL },
+		};
+		for (unsigned i = 0; i < ARRAY_SIZE(expected); i++) {
+			assert_true(slpt_lookup(&t, expected[i].gpa, &hpa, &perms, &size));
+			assert_int_equal(hpa, expected[i].hpa);
+		}
+		static const u64 not_ram[] = { 0xa0000, 0xc0000000ULL, 0xfe000000ULL, 0xfec00000ULL,
+					       0xfee00000ULL, 4 * GiB - 1, 7 * GiB };
+		for (unsigned i = 0; i < ARRAY_SIZE(not_ram); i++)
+			assert_false(slpt_lookup(&t, not_ram[i], &hpa, &perms, &size));
+		destroy_and_check(&t);
+	}
+}
+
 static void test_destroy_empty(void **state)
 {
 	(void)state;
@@ -862,6 +901,7 @@ int main(void)
 		T(test_out_of_memory),
 		T(test_destroy_empty),
 		T(test_map_regions_window),
+		T(test_map_regions_pc_layout_with_runs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,14 +5,14 @@
  */
 #pragma once
 #include "lib/types.h"
+#include "vmm/pc_memory.h"
 
 struct vm;
 struct rtc;
 
 #define RTC_BASE 0x70
-/* RAM beyond this is placed above 4 GiB (the PCI hole sits below 4 GiB);
- * must agree with the VM's memory map. */
-#define RTC_LOW_RAM_MAX (3 * GiB)
+/* RAM beyond this is placed above 4 GiB, as in the VM's memory map. */
+#define RTC_LOW_RAM_MAX PC_PCI_HOLE_START
 
 /* A UTC calendar time; year is the full year (e.g. 2024), month 1-12, day 1-31. */
 struct rtc_time {
