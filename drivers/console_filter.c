@@ -152,7 +152,8 @@ size_t raw_console_before_hypervisor(struct raw_console_filter *filter,
 	size_t n = append(out, 0, console_prefix, filter->prefix_held);
 	if (filter->terminal_state_touched)
 		n = append(out, n, terminal_reset, sizeof(terminal_reset) - 1);
-	if (filter->mid_line)
+	/* After a reset too, so that the line still starts right after a line feed. */
+	if (filter->mid_line || filter->terminal_state_touched)
 		out[n++] = CHAR_LINE_FEED;
 	*filter = (struct raw_console_filter){ 0 };
 	return n;

@@ -13,8 +13,9 @@
  * but for two rules that keep hypervisor lines recognisable:
  *  - before a hypervisor line, any line the guest left unfinished is ended,
  *    and if the guest sent anything that can change terminal state since
- *    the last hypervisor line, an unfinished escape sequence is cancelled
- *    and attributes and character set are reset;
+ *    the last hypervisor line, an unfinished escape sequence is cancelled,
+ *    attributes and character set are reset and a line feed follows (so
+ *    in the byte stream, too, the hypervisor line starts after a line feed);
  *  - the text CONSOLE_PREFIX in the guest's output gets "[vm] " in front of
  *    it (the bytes of a possible match are held back until it is decided).
  * What a raw guest can still do with escape sequences (draw the prefix in

@@ -199,8 +199,8 @@ static void test_raw_c1_and_nul_count_as_terminal_state(void **state UNUSED)
 	hypervisor_line(&f, &out);
 	send_raw(&f, &out, "\0\n");
 	hypervisor_line(&f, &out);
-	assert_raw_output(&out, "\x9b" "8m\n" RESET "(presidio) vm linux: exited\n"
-				"\0\n" RESET "(presidio) vm linux: exited\n");
+	assert_raw_output(&out, "\x9b" "8m\n" RESET "\n(presidio) vm linux: exited\n"
+				"\0\n" RESET "\n(presidio) vm linux: exited\n");
 }
 
 static void test_raw_forged_prefix_marked(void **state UNUSED)
