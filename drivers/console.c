@@ -1,5 +1,6 @@
 /* Console output, log levels and panic(). */
 #include "drivers/console.h"
+#include "drivers/console_filter.h"
 #include "drivers/uart.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/trap.h"
@@ -10,6 +11,7 @@
 
 static struct uart console_uart;
 static struct spinlock console_lock;
+static struct raw_console_filter raw_filter; /* under console_lock */
 static enum log_level current_log_level = LOG_INFO;
 static const char *const level_tags[] = {
 	[LOG_ERROR] = "error: ",
@@ -43,8 +45,18 @@ static void write_unlocked(const char *s, size_t len)
 
 void console_write(const char *s, size_t len)
 {
+	char before[CONSOLE_FILTER_OUTPUT_MAX];
 	spin_lock(&console_lock);
+	write_unlocked(before, raw_console_before_hypervisor(&raw_filter, before));
 	write_unlocked(s, len);
+	spin_unlock(&console_lock);
+}
+
+void console_raw_guest_write(const char *owner, u8 byte)
+{
+	char out[CONSOLE_FILTER_OUTPUT_MAX];
+	spin_lock(&console_lock);
+	write_unlocked(out, raw_console_guest_byte(&raw_filter, owner, byte, out));
 	spin_unlock(&console_lock);
 }
 

@@ -1,15 +1,19 @@
 /*
- * The console: one physical UART shared by channels (the hypervisor log
- * now; each guest's UART later). Hypervisor lines get the "(presidio) "
- * prefix; output is serialized by a lock so lines never interleave.
+ * The console: one physical UART shared by the hypervisor's lines (prefixed
+ * "(presidio) ") and guest output, serialized by a lock so lines never
+ * interleave. A raw guest's bytes go through the raw filter
+ * (drivers/console_filter.h) so a hypervisor line always starts a fresh,
+ * readable line.
  */
 #pragma once
 #include "lib/types.h"
-
-#define CONSOLE_PREFIX "(presidio) "
+#include "drivers/console_filter.h"
 
 void console_init(u16 port, u32 baud);
+/* Hypervisor output (a prefixed guest's filtered line counts as such). */
 void console_write(const char *s, size_t len);
+/* One byte from a guest that owns the console line (console=raw). */
+void console_raw_guest_write(const char *owner, u8 byte);
 u16 console_port(void);
 /* Fatal path: drop the console lock (its holder may be the code that
  * faulted) so the dump always gets out. */

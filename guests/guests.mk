@@ -23,7 +23,7 @@ GUEST_LDFLAGS := -m elf_i386 -T guests/lib/guest.ld -z max-page-size=0x1000 \
 	--build-id=none -z noexecstack --no-warn-rwx-segments
 
 # Multiboot ELF32 guests: guests/NAME.c plus the shared library.
-GUEST_ELF_NAMES := io cpuid msr exceptions hlt mmio paging hostile triple bench bigmem
+GUEST_ELF_NAMES := io cpuid msr exceptions hlt mmio paging hostile triple bench bigmem console
 GUEST_LIB_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.c)) \
 	$(patsubst guests/%.asm,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.asm))
 
@@ -55,6 +55,8 @@ $(GUEST_BUILD)/%.elf: $(GUEST_OBJ)/%.o $(GUEST_LIB_OBJS) guests/lib/guest.ld
 $(GUEST_BUILD)/paging.elf: $(GUEST_OBJ)/paging_long.o
 # The hostile suite links its groups of cases.
 $(GUEST_BUILD)/hostile.elf: $(HOSTILE_OBJS)
+# The console cases also run alone, as a VM that owns the console raw.
+$(GUEST_BUILD)/console.elf: $(GUEST_OBJ)/hostile_console.o
 
 $(GUEST_OBJ)/%.o: guests/%.c
 	@mkdir -p $(dir $@)

@@ -18,7 +18,12 @@ space in a regex):
     cmdline  = console=com1  hypervisor command line (iso boots get their own ISO)
     timeout  = 60            seconds (default 60)
     expect   = REGEX         one per line; must all match serial lines in order
-    reject   = REGEX         any match fails at once (may be repeated)
+    reject   = REGEX         any match fails at once (may be repeated); lines are
+                             read to the end of the run, not just to the last expect
+    expect_raw = REGEX       must match somewhere in the raw bytes of serial.log
+    reject_raw = REGEX       must match nowhere in the raw bytes of serial.log
+                             (both: Python bytes regex, multiline, may be repeated;
+                             checked once the run ended; \\xNN for a byte)
     module   = FILE WORDS    a boot module (a VM; README "Describing VMs"), FILE
                              relative to the repository; may be repeated
     send     = REGEX ==> TEXT  type TEXT on the serial console (QEMU) once a line
@@ -33,7 +38,12 @@ space in a regex):
     bochs_extra = ...        extra bochsrc line (may be repeated)
 
 Regexes are Python `re` (close to POSIX extended regex) searched in each
-serial line after carriage returns and ANSI escape sequences are removed.
+serial line after carriage returns and ANSI escape sequences are removed
+(but for expect_raw and reject_raw).
+
+The run ends when every expect matched and then the emulator exited, the
+serial line stayed quiet for SETTLE seconds or SETTLE_MAX seconds passed
+(with exit_status: when the emulator exited), or at the timeout.
 
 Output: build/test/NAME/{serial.log, emulator.log, cmd, bochsrc, ...}.
 Prints `PASS NAME (details, N.Ns)`, `FAIL NAME: reason` (followed by the
@@ -59,10 +69,13 @@ import bochsrc  # noqa: E402  (tools/bochsrc.py: the Bochs configuration)
 OVMF = "/usr/share/ovmf/OVMF.fd"
 POLL = 0.2
 TAIL = 20
+SETTLE = 2.0       # quiet seconds after the last expect that end a run
+SETTLE_MAX = 15.0  # at most this long after the last expect
 
 KEYS_ONE = {"emulator", "boot", "cpu", "memory", "smp", "accel", "cmdline",
             "timeout", "exit_status"}
-KEYS_MANY = {"expect", "reject", "qemu_args", "bochs_extra", "module", "send", "increasing"}
+KEYS_MANY = {"expect", "reject", "qemu_args", "bochs_extra", "module", "send", "increasing",
+             "expect_raw", "reject_raw"}
 
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-Z\\-_])")
 
@@ -98,8 +111,7 @@ def strip_comment(line):
 
 
 def parse(path):
-    conf = {"expect": [], "reject": [], "qemu_args": [], "bochs_extra": [], "module": [], "send": [],
-            "increasing": []}
+    conf = {k: [] for k in KEYS_MANY}
     with open(path, encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
             line = strip_comment(raw.rstrip("\n")).strip()
@@ -167,6 +179,14 @@ def parse(path):
         for p in conf[k]:
             try:
                 pats.append(re.compile(p))
+            except re.error as e:
+                fail(f"config: bad {k} regex /{p}/: {e}", False)
+        conf[k + "_re"] = pats
+    for k in ("expect_raw", "reject_raw"):
+        pats = []
+        for p in conf[k]:
+            try:
+                pats.append(re.compile(p.encode("utf-8"), re.MULTILINE))
             except re.error as e:
                 fail(f"config: bad {k} regex /{p}/: {e}", False)
         conf[k + "_re"] = pats
@@ -241,6 +261,19 @@ def triple_fault(out_dir):
         except OSError:
             pass
     return ""
+
+
+def check_raw(conf, serial):
+    """expect_raw and reject_raw over every byte the run printed."""
+    with open(serial, "rb") as f:
+        data = f.read()
+    for r in conf["reject_raw_re"]:
+        m = r.search(data)
+        if m:
+            fail(f"reject_raw /{r.pattern.decode()}/ matched {m.group(0)!r}")
+    for r in conf["expect_raw_re"]:
+        if not r.search(data):
+            fail(f"expect_raw /{r.pattern.decode()}/ matched nothing in serial.log")
 
 
 def describe(conf, i):
@@ -412,11 +445,20 @@ def run(path, emu):
             os.write(typing, sends[state["sent"]][1])
             state["sent"] += 1
 
+    def run_over(alive, now, quiet_since, matched_at):
+        """After the last expect: has the run ended (so rejects saw it all)?"""
+        if not alive or now >= deadline:
+            return True
+        if conf["exit_status"] is not None:
+            return False
+        return now - quiet_since >= SETTLE or now - matched_at >= SETTLE_MAX
+
     started = time.monotonic()
     with open(emulog_path, "wb") as emulog:
         emu.start(argv, out_dir, emulog)
     deadline = started + conf["timeout"]
     pos, partial = 0, b""
+    quiet_since, matched_at = started, None
     with open(serial, "rb") as f:
         while True:
             alive = emu.running()  # sample before reading: no lost output
@@ -428,9 +470,18 @@ def run(path, emu):
             partial = lines.pop()
             for l in lines:
                 feed(l.decode("utf-8", "replace"))
+            now = time.monotonic()
+            if data:
+                quiet_since = now
             if state["idx"] == len(expects):
-                break
-            if not alive or time.monotonic() >= deadline:
+                matched_at = matched_at or now
+                if run_over(alive, now, quiet_since, matched_at):
+                    if partial:
+                        feed(partial.decode("utf-8", "replace"))
+                    break
+                time.sleep(POLL)
+                continue
+            if not alive or now >= deadline:
                 if partial:
                     feed(partial.decode("utf-8", "replace"))
                     partial = b""
@@ -461,6 +512,7 @@ def run(path, emu):
                  f"{emu.proc.returncode}, not {want}")
     elapsed = time.monotonic() - started
     emu.stop()
+    check_raw(conf, serial)
     what = "kernel" if conf["boot"] == "kernel" else conf["boot"]
     acc = f"{conf['accel']} " if conf["emulator"] == "qemu" else ""
     return (f"PASS {name} ({conf['emulator']} {acc}{conf['cpu']}, {what}, "

@@ -3,7 +3,9 @@
 #   tools/run-bochs.sh [ISO] [CPU-MODEL]   (defaults build/presidio.iso, corei7_skylake_x)
 # `bochs --help cpu` lists the models. COM1 is this terminal; Bochs' own log
 # goes to build/bochs/bochs.log. Ctrl-C breaks into the Bochs debugger,
-# where `q` quits and `c` continues.
+# where `q` quits and `c` continues. When Presidio has halted for good (its
+# last line or a fault dump, then HLT with interrupts off), Bochs is stopped
+# and this returns.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +31,41 @@ fi
 "$root/tools/bochsrc.py" --iso "$iso" "${com1[@]}" --log "$dir/bochs.log" \
 	--model "$model" --megs "$megs" --clock-sync none --out "$dir/bochsrc"
 echo c >"$dir/debugger.rc"
+rm -f "$dir/bochs.log" "$dir/bochs.pid" "$dir/halted"
+
+# Bochs in the foreground (the terminal and Ctrl-C stay its), its PID
+# written first for the watcher below.
+run_bochs() {
+	bash -c 'echo $$ >"$1" && shift && exec "$@"' run-bochs "$dir/bochs.pid" \
+		bochs -q -f "$dir/bochsrc" -rc "$dir/debugger.rc"
+}
+
+# Presidio ends every run, and every fatal error, with CLI; HLT (it idles
+# with STI; HLT), and Bochs logs "HLT instruction with IF=0" for it: nothing
+# can wake that CPU any more, so stop Bochs.
+stop_when_halted() {
+	local pid=
+	for _ in $(seq 100); do
+		[[ -s "$dir/bochs.pid" ]] && pid="$(cat "$dir/bochs.pid")" && break
+		sleep 0.1
+	done
+	[[ -n "$pid" ]] || return 0
+	# Not a pipeline: that would wait for tail, which ends with Bochs.
+	if grep -q -m1 'HLT instruction with IF=0' < <(tail -F -n +1 --pid="$pid" "$dir/bochs.log" 2>/dev/null); then
+		sleep 1 # the last serial bytes
+		touch "$dir/halted"
+		kill "$pid" 2>/dev/null || true
+	fi
+}
+
+# Bochs' status, or 0 when it was stopped because Presidio halted.
+finish() { # bochs-status
+	if [[ -e "$dir/halted" ]]; then
+		echo "run-bochs: Presidio halted; Bochs stopped"
+		return 0
+	fi
+	return "$1"
+}
 
 echo "run-bochs: cpu $model, $megs MiB, serial on $where, log $dir/bochs.log. Quit: Ctrl-C, then q"
 cd "$dir"
@@ -51,9 +88,14 @@ if [[ "$where" == "this terminal" ]]; then
 		done
 	) &
 	helper=$!
+	stop_when_halted &
 	rc=0
-	bochs -q -f "$dir/bochsrc" -rc "$dir/debugger.rc" || rc=$?
-	exit "$rc"
+	run_bochs || rc=$?
+	stty "$saved" 2>/dev/null || true
+	finish "$rc"
 else
-	exec bochs -q -f "$dir/bochsrc" -rc "$dir/debugger.rc" </dev/null
+	stop_when_halted &
+	rc=0
+	run_bochs </dev/null || rc=$?
+	finish "$rc"
 fi

@@ -68,8 +68,6 @@ void svm_print_caps(const struct svm_caps *c)
 	pr_info("svm:   revision %u; LBR virtualization %s, TSC ratio %s, pause filter %s, "
 		"AVIC %s, vGIF %s", c->revision, yes_no(c->lbr_virt), yes_no(c->tsc_rate),
 		yes_no(c->pause_filter), yes_no(c->avic), yes_no(c->vgif));
-	if (!c->npt)
-		pr_info("svm:   NPT: no; guests will run on shadow page tables");
 	if (!c->nrip_save)
 		pr_info("svm:   NRIP-save: no; instruction lengths will be decoded in software");
 }

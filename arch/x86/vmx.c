@@ -124,11 +124,7 @@ void vmx_print_caps(const struct vmx_caps *c)
 			"accessed/dirty %s, execute-only %s, INVEPT single %s all %s",
 			yes_no(c->ept_2m), yes_no(c->ept_1g), yes_no(c->ept_ad),
 			yes_no(c->ept_execute_only), yes_no(c->invept_single), yes_no(c->invept_all));
-	else
-		pr_info("vmx:   EPT: no; guests will run on shadow page tables");
 	if (c->vpid)
 		pr_info("vmx:   VPID: INVVPID %s (address %s, single %s, all %s)", yes_no(c->invvpid),
 			yes_no(c->invvpid_address), yes_no(c->invvpid_single), yes_no(c->invvpid_all));
-	if (!c->unrestricted_guest)
-		pr_info("vmx:   unrestricted guest: no; real mode will be emulated");
 }

@@ -187,11 +187,6 @@ static int vmx_cpu_enable(char *err, size_t len)
 	const struct vmx_caps *c = &virt_caps.vmx;
 	if (cpu->virt_enabled)
 		return 0;
-	if (!c->ept || !c->unrestricted_guest) {
-		ksnprintf(err, len, "VT-x without EPT and unrestricted guest needs shadow paging and "
-			  "real-mode emulation, which are not implemented yet");
-		return -1;
-	}
 	write_cr0((read_cr0() | c->cr0_fixed0 | CR0_NE) & c->cr0_fixed1);
 	write_cr4((read_cr4() | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1);
 	cpu->vmx_region_pa = frame_alloc();

@@ -54,7 +54,6 @@
 #define MSR_DCD 0x80
 #define MSR_NOT_LOOPED (MSR_DCD | MSR_DSR | MSR_CTS)
 #define RX_FIFO_SIZE 16
-#define LINE_LENGTH 160
 #define INPUT_POLL_NS 5000000ULL /* 5 ms: fast enough for typing */
 
 struct uart16550 {
@@ -67,8 +66,7 @@ struct uart16550 {
 	bool irq_level;
 	bool raw;                /* the guest owns the console line */
 	struct vtimer input_poll;
-	char line[LINE_LENGTH];
-	unsigned line_length;
+	struct console_line line;  /* console=prefixed: the line being assembled */
 };
 
 static u8 pending_interrupt(const struct uart16550 *u)
@@ -92,12 +90,6 @@ static void update_irq(struct uart16550 *u)
 	}
 }
 
-static void flush_line(struct uart16550 *u)
-{
-	kprintf("[%s] %.*s\n", u->vm->name, (int)u->line_length, u->line);
-	u->line_length = 0;
-}
-
 static void receive(struct uart16550 *u, u8 c)
 {
 	if (u->rx_count == RX_FIFO_SIZE) {
@@ -115,19 +107,13 @@ static void transmit(struct uart16550 *u, u8 c)
 		return;
 	}
 	if (u->raw) {
-		char ch = (char)c;
-		console_write(&ch, 1);
+		console_raw_guest_write(u->vm->name, c);
 		return;
 	}
-	if (c == '\n') {
-		flush_line(u);
-		return;
+	if (console_line_add(&u->line, c)) {
+		kprintf("[%s] %.*s\n", u->vm->name, (int)u->line.length, u->line.text);
+		console_line_clear(&u->line);
 	}
-	if (c == '\r')
-		return;
-	u->line[u->line_length++] = (c >= ' ' && c < 0x7f) || c == '\t' ? (char)c : '?';
-	if (u->line_length == LINE_LENGTH)
-		flush_line(u);
 }
 
 static u8 modem_status(const struct uart16550 *u)
