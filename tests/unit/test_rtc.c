@@ -270,6 +270,28 @@ static void test_floor_not_postponed_by_accesses(void **state)
 			NS_PER_SECOND / VTIMER_MIN_PERIOD_NS + 1);
 }
 
+/* Restarting the divider while a held-back tick is owed starts PF afresh
+ * from the new phase (not from before it, which would read as a huge
+ * number of periods). */
+static void test_divider_restart_while_held_back(void **state)
+{
+	cmos_write(0x0a, 0x23);
+	cmos_read(0x0c);
+	cmos_write(0x0b, 0x42);
+	advance(123 * US); /* the first tick: interrupt */
+	assert_true(irq_level[8]);
+	cmos_read(0x0c);
+	advance(150 * US); /* a second tick, held back by the floor */
+	cmos_write(0x0a, 0x63);
+	cmos_write(0x0a, 0x23);
+	assert_int_equal(cmos_read(0x0c), 0);
+	advance(100 * US); /* past the floor, short of the new phase's first tick */
+	assert_false(irq_level[8]);
+	advance(30 * US);
+	assert_true(irq_level[8]);
+	assert_int_equal(cmos_read(0x0c), 0xc0);
+}
+
 static void test_set_time_with_set_bit(void **state)
 {
 	/* Linux mc146818_set_time: SET, divider reset, write BCD fields, restore. */
@@ -412,6 +434,7 @@ int main(void)
 		RTC_TEST(test_periodic_rates),
 		RTC_TEST(test_fastest_rate_is_floored),
 		RTC_TEST(test_floor_not_postponed_by_accesses),
+		RTC_TEST(test_divider_restart_while_held_back),
 		RTC_TEST(test_set_time_with_set_bit),
 		RTC_TEST(test_write_seconds_while_running),
 		RTC_TEST(test_alarm_interrupt),

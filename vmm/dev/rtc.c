@@ -331,7 +331,7 @@ static void write_register_a(struct rtc *r, u8 v, u64 now)
 	refresh_time(r, now);
 	r->cmos[REG_A] = v & ~A_UIP;
 	if (!was_running && divider_running(r))
-		r->divider_ns = now;
+		r->divider_ns = r->periodic_ns = now; /* PF counts from the new phase */
 	if (!was_updating && updating(r))
 		restart_clock(r, now);
 }
