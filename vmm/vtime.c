@@ -53,6 +53,17 @@ void vtimer_cancel(struct vm *vm, struct vtimer *t)
 	t->deadline_ns = VTIMER_INACTIVE;
 }
 
+/* The callback may re-arm this or other timers. Every model re-arms for a
+ * moment after now; one that did not would fire again on every entry and
+ * starve the guest, so that moment is moved to the floor. */
+static void fire(struct vtimer *t, u64 now)
+{
+	t->deadline_ns = VTIMER_INACTIVE;
+	t->fire(t->opaque, now);
+	if (t->deadline_ns <= now)
+		t->deadline_ns = now + VTIMER_MIN_PERIOD_NS;
+}
+
 u64 vtime_fire_due(struct vm *vm)
 {
 	if (vm->next_deadline == VTIMER_INACTIVE)
@@ -60,12 +71,9 @@ u64 vtime_fire_due(struct vm *vm)
 	u64 now = vm_time_ns(vm);
 	if (now < vm->next_deadline)
 		return vm->next_deadline;
-	for (struct vtimer *t = vm->timers; t; t = t->next) {
-		if (t->deadline_ns <= now) {
-			t->deadline_ns = VTIMER_INACTIVE;
-			t->fire(t->opaque, now); /* may re-arm this or other timers */
-		}
-	}
+	for (struct vtimer *t = vm->timers; t; t = t->next)
+		if (t->deadline_ns <= now)
+			fire(t, now);
 	vm->next_deadline = VTIMER_INACTIVE;
 	for (struct vtimer *t = vm->timers; t; t = t->next)
 		vm->next_deadline = MIN(vm->next_deadline, t->deadline_ns);

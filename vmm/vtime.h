@@ -12,6 +12,16 @@ struct vm;
 
 #define VTIMER_INACTIVE (~0ULL)
 
+/*
+ * The shortest period any periodic virtual timer fires at, whatever the
+ * guest programs (KVM's default min_timer_period_us for its local APIC and
+ * PIT). A count of 1 would otherwise re-arm the host timer every few
+ * nanoseconds and leave the guest no time to run; at this floor a timer
+ * costs at most 5000 wake-ups a second. Missed periods coalesce into one
+ * interrupt in every model.
+ */
+#define VTIMER_MIN_PERIOD_NS 200000ULL
+
 struct vtimer {
 	u64 deadline_ns;              /* VTIMER_INACTIVE when not armed */
 	void (*fire)(void *opaque, u64 now_ns);
@@ -28,6 +38,7 @@ void vtimer_cancel(struct vm *vm, struct vtimer *t);
 
 /* For the VM's run loop (vmm/vtime.c). */
 void vtime_vm_init(struct vm *vm);
-/* Fires the timers that are due; returns the earliest remaining deadline
- * (VTIMER_INACTIVE if none). */
+/* Fires the timers that are due, each at most once; returns the earliest
+ * remaining deadline (VTIMER_INACTIVE if none). A timer its own callback
+ * re-armed for a moment already past is pushed VTIMER_MIN_PERIOD_NS ahead. */
 u64 vtime_fire_due(struct vm *vm);

@@ -683,23 +683,23 @@ static void test_timer_periodic(void **state)
 {
 	lapic_wr(cpu1, 0x3e0, 0xb);
 	lapic_wr(cpu1, 0x320, 0x20049);
-	lapic_wr(cpu1, 0x380, 500);
-	advance_to(START_NS + 499);
+	lapic_wr(cpu1, 0x380, 500000); /* 500 us: above the periodic floor */
+	advance_to(START_NS + 499999);
 	assert_false(vcpu_apic_has_interrupt(cpu1));
-	advance_to(START_NS + 500);
+	advance_to(START_NS + 500000);
 	assert_false(vcpu_apic_has_interrupt(cpu0));
 	take(cpu1, 0x49);
 	lapic_eoi(cpu1);
-	advance_to(START_NS + 999);
+	advance_to(START_NS + 999999);
 	assert_false(vcpu_apic_has_interrupt(cpu1));
-	advance_to(START_NS + 1000);
+	advance_to(START_NS + 1000000);
 	take(cpu1, 0x49);
 	lapic_eoi(cpu1);
-	assert_int_equal(next_deadline(), START_NS + 1500);
+	assert_int_equal(next_deadline(), START_NS + 1500000);
 
 	/* A masked LVT timer keeps counting but sends nothing. */
 	lapic_wr(cpu1, 0x320, 0x30049);
-	advance_to(START_NS + 1500);
+	advance_to(START_NS + 1500000);
 	assert_false(vcpu_apic_has_interrupt(cpu1));
 	assert_false(irr_has(cpu1, 0x49));
 

@@ -305,13 +305,36 @@ static void test_mode0_first_byte_stops_count(void **state)
 	assert_int_equal(irq_rises[0], 1);
 }
 
-static void test_interrupt_rate_is_bounded(void **state)
+/* Pulses on IRQ 0 over one second of guest time, in steps the fake
+ * timers' runaway guard allows. */
+static unsigned pulses_in_a_second(void)
+{
+	unsigned before = irq_rises[0];
+	for (unsigned step = 0; step < 10; step++)
+		advance(NS_PER_SECOND / 10);
+	return irq_rises[0] - before;
+}
+
+/* Count 1 (838 ns) in modes 2 and 3: one pulse per floor period, no more. */
+static void test_fastest_rate_is_floored(void **state)
+{
+	static const u8 modes[] = { 0x34, 0x36 };
+	for (unsigned i = 0; i < ARRAY_SIZE(modes); i++) {
+		outb(CONTROL, modes[i]);
+		outb(COUNTER0, 1);
+		outb(COUNTER0, 0);
+		assert_in_range(pulses_in_a_second(), NS_PER_SECOND / VTIMER_MIN_PERIOD_NS * 99 / 100,
+				NS_PER_SECOND / VTIMER_MIN_PERIOD_NS);
+	}
+}
+
+/* Linux's HZ=1000 tick (count 1193) keeps its rate: 1193182 / 1193 per second. */
+static void test_1khz_rate_is_kept(void **state)
 {
 	outb(CONTROL, 0x34);
-	outb(COUNTER0, 2);
-	outb(COUNTER0, 0);
-	advance(10 * 1000000);
-	assert_in_range(irq_rises[0], 50, 10 * 1000000 / I8254_MIN_IRQ_PERIOD_NS + 1);
+	outb(COUNTER0, 1193 & 0xff);
+	outb(COUNTER0, 1193 >> 8);
+	assert_int_equal(pulses_in_a_second(), 1000);
 }
 
 static void test_hostile_writes(void **state)
@@ -350,7 +373,8 @@ int main(void)
 		PIT_TEST(test_read_back),
 		PIT_TEST(test_access_modes),
 		PIT_TEST(test_mode0_first_byte_stops_count),
-		PIT_TEST(test_interrupt_rate_is_bounded),
+		PIT_TEST(test_fastest_rate_is_floored),
+		PIT_TEST(test_1khz_rate_is_kept),
 		PIT_TEST(test_hostile_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

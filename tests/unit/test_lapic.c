@@ -481,19 +481,82 @@ static void test_timer_periodic(void **state)
 	sw_enable();
 	wr(0x3e0, 0x0);		 /* divide by 2 */
 	wr(0x320, 0x00020041); /* periodic */
-	wr(0x380, 100);		 /* 200 ns period */
-	assert_int_equal(fk.armed, 200);
-	fk.now = 250;
-	assert_int_equal(rd(0x390), 75); /* reloaded, 25 ticks into the period */
-	vlapic_timer_fire(&apic, 250);
+	wr(0x380, 100000);	 /* 200 us period */
+	assert_int_equal(fk.armed, 200000);
+	fk.now = 250000;
+	assert_int_equal(rd(0x390), 75000); /* reloaded, 25000 ticks into the period */
+	vlapic_timer_fire(&apic, 250000);
 	assert_true(irr_has(0x41));
-	assert_int_equal(fk.armed, 400);
+	assert_int_equal(fk.armed, 400000);
 	vlapic_acknowledge(&apic, 0x41);
 	wr(0xb0, 0);
 	/* missed periods coalesce into one interrupt */
-	vlapic_timer_fire(&apic, 1010);
+	vlapic_timer_fire(&apic, 1010000);
 	assert_true(irr_has(0x41));
-	assert_int_equal(fk.armed, 1200);
+	assert_int_equal(fk.armed, 1200000);
+}
+
+#define MAX_EXPIRIES (2 * NS_PER_SECOND / VTIMER_MIN_PERIOD_NS)
+
+/* Runs guest time on by 'ns' as the VM's run loop would: each expiry at its
+ * deadline, the interrupt taken and EOIed at once. Returns the interrupts;
+ * a timer expiring without bound fails the test instead of hanging it. */
+static unsigned run_timer_for(u64 ns)
+{
+	u64 end = fk.now + ns;
+	unsigned interrupts = 0;
+	for (unsigned expiries = 0; fk.armed && fk.armed <= end; expiries++) {
+		if (expiries > MAX_EXPIRIES)
+			fail_msg("timer expired %u times in %llu ns", expiries, (unsigned long long)ns);
+		fk.now = fk.armed;
+		fk.armed = 0; /* what the run loop does before the callback */
+		vlapic_timer_fire(&apic, fk.now);
+		int vector = vlapic_pending_vector(&apic);
+		if (vector >= 0) {
+			interrupts++;
+			vlapic_acknowledge(&apic, (u8)vector);
+			wr(0xb0, 0);
+		}
+	}
+	fk.now = end;
+	return interrupts;
+}
+
+/* Count 1, divide 1: a 1 ns period asked for, one interrupt per floor given. */
+static void test_timer_periodic_fastest_is_floored(void **state)
+{
+	sw_enable();
+	wr(0x3e0, 0xb);
+	wr(0x320, 0x00020041);
+	wr(0x380, 1);
+	unsigned interrupts = run_timer_for(NS_PER_SECOND);
+	assert_int_equal(interrupts, NS_PER_SECOND / VTIMER_MIN_PERIOD_NS);
+	/* the current count still runs at the programmed rate */
+	assert_int_equal(rd(0x390), 1);
+}
+
+/* Linux's periodic ticks (HZ 1000 and 250) keep their exact rate. */
+static void test_timer_periodic_normal_rates(void **state)
+{
+	static const unsigned hz[] = { 1000, 250 };
+	sw_enable();
+	wr(0x3e0, 0xb);
+	wr(0x320, 0x00020041);
+	for (unsigned i = 0; i < ARRAY_SIZE(hz); i++) {
+		wr(0x380, (u32)(LAPIC_DEFAULT_BUS_HZ / hz[i]));
+		assert_int_equal(run_timer_for(NS_PER_SECOND), hz[i]);
+	}
+}
+
+/* A one-shot of one tick fires once, at once. */
+static void test_timer_one_shot_count_1(void **state)
+{
+	sw_enable();
+	wr(0x3e0, 0xb);
+	wr(0x320, 0x41);
+	wr(0x380, 1);
+	assert_int_equal(fk.armed, 1);
+	assert_int_equal(run_timer_for(NS_PER_SECOND), 1);
 }
 
 static void test_tsc_deadline(void **state)
@@ -592,6 +655,34 @@ static void test_destination_matching(void **state)
 	assert_false(vlapic_matches(&apic, 0xff, false));
 }
 
+/* Under a nanosecond away (one tick at 2 GHz) arms after now, not at now,
+ * which would expire and re-arm on every entry until the TSC got there. */
+static void test_tsc_deadline_under_a_nanosecond(void **state)
+{
+	sw_enable();
+	fk.now = 1000;
+	fk.tsc = 10000;
+	wr(0x320, 0x00040042);
+	assert_int_equal(vlapic_msr_write(&apic, 0x6e0, 10001), 0);
+	assert_false(irr_has(0x42));
+	assert_int_equal(fk.armed, 1001);
+}
+
+/* A deadline already past raises once and leaves nothing armed. */
+static void test_tsc_deadline_past_fires_once(void **state)
+{
+	sw_enable();
+	fk.now = 1000;
+	fk.tsc = 10000;
+	wr(0x320, 0x00040042);
+	assert_int_equal(vlapic_msr_write(&apic, 0x6e0, 1), 0);
+	assert_int_equal(vlapic_pending_vector(&apic), 0x42);
+	vlapic_acknowledge(&apic, 0x42);
+	wr(0xb0, 0);
+	assert_int_equal(fk.armed, 0);
+	assert_int_equal(run_timer_for(NS_PER_SECOND), 0);
+}
+
 /* A deadline far beyond the guest-time range arms "never", not a wrapped
  * moment in the past that would fire and re-arm forever. */
 static void test_tsc_deadline_far_future(void **state)
@@ -648,8 +739,13 @@ int main(void)
 		LAPIC_TEST(test_timer_one_shot),
 		LAPIC_TEST(test_timer_masked_counts_silently),
 		LAPIC_TEST(test_timer_periodic),
+		LAPIC_TEST(test_timer_periodic_fastest_is_floored),
+		LAPIC_TEST(test_timer_periodic_normal_rates),
+		LAPIC_TEST(test_timer_one_shot_count_1),
 		LAPIC_TEST(test_tsc_deadline),
 		LAPIC_TEST(test_tsc_deadline_far_future),
+		LAPIC_TEST(test_tsc_deadline_under_a_nanosecond),
+		LAPIC_TEST(test_tsc_deadline_past_fires_once),
 		LAPIC_TEST(test_requested_callback),
 		LAPIC_TEST(test_error_lvt),
 		LAPIC_TEST(test_destination_matching),

@@ -229,14 +229,67 @@ static void test_periodic_rates(void **state)
 	assert_in_range(n, 1023, 1025);
 	n = count_periodic(0x2f, 2, MS); /* RS 1111: 500 ms */
 	assert_in_range(n, 3, 5);
-	n = count_periodic(0x23, 1, 10 * US); /* RS 0011: 122.070 us, 8192 Hz */
-	assert_in_range(n, 8191, 8193);
+	n = count_periodic(0x24, 1, 10 * US); /* RS 0100: 244.141 us, 4096 Hz */
+	assert_in_range(n, 4095, 4097);
 	n = count_periodic(0x21, 1, 100 * US); /* RS 0001 = RS 1000: 256 Hz */
 	assert_in_range(n, 255, 257);
 	n = count_periodic(0x20, 1, MS); /* RS 0000: none */
 	assert_int_equal(n, 0);
 	n = count_periodic(0x76, 1, MS); /* divider in reset: none */
 	assert_int_equal(n, 0);
+}
+
+/* RS 0011 (8192 Hz, 122 us) interrupts once per floor period (one more
+ * fits in a closed second); PF polled without PIE keeps the real rate. */
+static void test_fastest_rate_is_floored(void **state)
+{
+	unsigned n = count_periodic(0x23, 1, 10 * US);
+	assert_in_range(n, NS_PER_SECOND / VTIMER_MIN_PERIOD_NS * 99 / 100,
+			NS_PER_SECOND / VTIMER_MIN_PERIOD_NS + 1);
+	cmos_read(0x0c);
+	advance(123 * US);
+	assert_int_equal(cmos_read(0x0c), 0x40);
+}
+
+/* The floor counts from the last interrupt: register writes (each re-arms
+ * the timers) in between must not keep postponing the next one. */
+static void test_floor_not_postponed_by_accesses(void **state)
+{
+	cmos_write(0x0a, 0x23);
+	cmos_read(0x0c);
+	cmos_write(0x0b, 0x42);
+	unsigned before = irq_rises[8];
+	u64 end = fake_now + NS_PER_SECOND;
+	while (fake_now < end) {
+		advance(10 * US);
+		cmos_write(0x40, 0xa5);
+		if (irq_level[8])
+			cmos_read(0x0c);
+	}
+	assert_in_range(irq_rises[8] - before, NS_PER_SECOND / VTIMER_MIN_PERIOD_NS * 95 / 100,
+			NS_PER_SECOND / VTIMER_MIN_PERIOD_NS + 1);
+}
+
+/* Restarting the divider while a held-back tick is owed starts PF afresh
+ * from the new phase (not from before it, which would read as a huge
+ * number of periods). */
+static void test_divider_restart_while_held_back(void **state)
+{
+	cmos_write(0x0a, 0x23);
+	cmos_read(0x0c);
+	cmos_write(0x0b, 0x42);
+	advance(123 * US); /* the first tick: interrupt */
+	assert_true(irq_level[8]);
+	cmos_read(0x0c);
+	advance(150 * US); /* a second tick, held back by the floor */
+	cmos_write(0x0a, 0x63);
+	cmos_write(0x0a, 0x23);
+	assert_int_equal(cmos_read(0x0c), 0);
+	advance(100 * US); /* past the floor, short of the new phase's first tick */
+	assert_false(irq_level[8]);
+	advance(30 * US);
+	assert_true(irq_level[8]);
+	assert_int_equal(cmos_read(0x0c), 0xc0);
 }
 
 static void test_set_time_with_set_bit(void **state)
@@ -379,6 +432,9 @@ int main(void)
 		RTC_TEST(test_update_interrupt_and_register_c),
 		RTC_TEST(test_flags_without_interrupts),
 		RTC_TEST(test_periodic_rates),
+		RTC_TEST(test_fastest_rate_is_floored),
+		RTC_TEST(test_floor_not_postponed_by_accesses),
+		RTC_TEST(test_divider_restart_while_held_back),
 		RTC_TEST(test_set_time_with_set_bit),
 		RTC_TEST(test_write_seconds_while_running),
 		RTC_TEST(test_alarm_interrupt),

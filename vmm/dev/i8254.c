@@ -7,7 +7,8 @@
  * than at the end of the period; mode 3 with an odd count has the even
  * count's timing; BCD counting is not modelled (the count is binary, the
  * BCD bit only reads back in the status); a late timer gives one pulse
- * however many edges it missed.
+ * however many edges it missed, and in modes 2 and 3 pulses come at most
+ * once per VTIMER_MIN_PERIOD_NS (the count still runs at the real rate).
  */
 #include "vmm/dev/i8254.h"
 #include "vmm/irq.h"
@@ -161,8 +162,8 @@ static void rearm_channel0(struct i8254 *pit, u64 now)
 	if (!next_rising_edge(ch, elapsed_ticks(ch, now), &edge))
 		return;
 	bool periodic = ch->mode == 2 || ch->mode == 3;
-	if (periodic && edge_deadline(ch, edge) < now + I8254_MIN_IRQ_PERIOD_NS)
-		next_rising_edge(ch, elapsed_ticks(ch, now + I8254_MIN_IRQ_PERIOD_NS), &edge);
+	if (periodic && edge_deadline(ch, edge) < now + VTIMER_MIN_PERIOD_NS)
+		next_rising_edge(ch, elapsed_ticks(ch, now + VTIMER_MIN_PERIOD_NS), &edge);
 	pit->pending_edge = edge;
 	vtimer_arm(pit->vm, &pit->timer, edge_deadline(ch, edge));
 }

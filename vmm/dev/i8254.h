@@ -12,8 +12,6 @@ struct i8254;
 #define I8254_BASE 0x40
 #define I8254_PORT_B 0x61
 #define I8254_FREQUENCY_HZ 1193182ULL
-/* Channel 0 interrupts are never armed closer together than this. */
-#define I8254_MIN_IRQ_PERIOD_NS 100000ULL
 
 /* Allocates the timer (channels unprogrammed, no interrupts), claims its
  * ports on vm->pio and registers its timer. NULL on failure. */

@@ -7,9 +7,11 @@
  * focus processor checking and lowest-priority arbitration (the IPI router's
  * job), directed EOI (EOI-broadcast suppression), the CMCI LVT, and changing
  * the divide configuration while the timer counts (applies from the next
- * initial-count write).
+ * initial-count write). A periodic timer interrupts at most once per
+ * VTIMER_MIN_PERIOD_NS, however small its count.
  */
 #include "vmm/dev/lapic.h"
+#include "vmm/vtime.h" /* VTIMER_MIN_PERIOD_NS */
 #include "lib/muldiv.h"
 #include "lib/string.h"
 
@@ -241,10 +243,14 @@ static u32 timer_mode(const struct vlapic *lapic)
 	       APIC_LVT_TIMER_MODE_SHIFT;
 }
 
+/* A periodic timer is floored like KVM's (the current count still runs at
+ * the programmed rate); a one-shot fires once however short it is. */
 static u64 timer_period_ns(const struct vlapic *lapic)
 {
 	u64 ticks = (u64)lapic->timer_initial * vlapic_timer_divisor(lapic->timer_dcr);
 	u64 ns = muldiv_saturating(ticks, NS_PER_SECOND, lapic->bus_hz);
+	if (timer_mode(lapic) == APIC_LVT_TIMER_PERIODIC)
+		return MAX(ns, VTIMER_MIN_PERIOD_NS);
 	return ns ? ns : 1;
 }
 
@@ -306,6 +312,8 @@ static void tsc_deadline_arm(struct vlapic *lapic)
 	/* Saturating: a deadline centuries away must not wrap into the past
 	 * (the timer would fire, find the TSC short of it and re-arm forever). */
 	u64 now = now_ns(lapic), delta = muldiv_saturating(lapic->tsc_deadline - tsc, NS_PER_SECOND, lapic->tsc_hz);
+	/* Under a nanosecond away still arms after now, never at it. */
+	delta = MAX(delta, 1);
 	arm(lapic, delta > ~0ULL - now ? ~0ULL : now + delta);
 }
 
