@@ -23,7 +23,7 @@ GUEST_LDFLAGS := -m elf_i386 -T guests/lib/guest.ld -z max-page-size=0x1000 \
 	--build-id=none -z noexecstack --no-warn-rwx-segments
 
 # Multiboot ELF32 guests: guests/NAME.c plus the shared library.
-GUEST_ELF_NAMES := io cpuid msr exceptions hlt mmio paging hostile triple bench bigmem console
+GUEST_ELF_NAMES := io cpuid msr exceptions hlt mmio paging hostile triple bench bigmem console taskswitch
 GUEST_LIB_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.c)) \
 	$(patsubst guests/%.asm,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.asm))
 

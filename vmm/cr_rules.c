@@ -21,6 +21,7 @@
 #define L7_ECX_PKU BIT(3)
 #define L7_ECX_CET_SS BIT(7)
 #define L7_ECX_LA57 BIT(16)
+#define L7_EDX_CET_IBT BIT(20)
 #define LEXT1_EDX_NX BIT(20)
 #define LEXT1_EDX_LM BIT(29)
 
@@ -59,8 +60,7 @@ void cr_rules_init(struct cr_rules *rules, const struct cr_rules_features *g)
 		{ CR4_PCIDE, g->leaf1_ecx, L1_ECX_PCID },        { CR4_OSXSAVE, g->leaf1_ecx, L1_ECX_XSAVE },
 		{ CR4_FSGSBASE, g->leaf7_ebx, L7_EBX_FSGSBASE }, { CR4_SMEP, g->leaf7_ebx, L7_EBX_SMEP },
 		{ CR4_SMAP, g->leaf7_ebx, L7_EBX_SMAP },         { CR4_UMIP, g->leaf7_ecx, L7_ECX_UMIP },
-		{ CR4_PKE, g->leaf7_ecx, L7_ECX_PKU },           { CR4_CET, g->leaf7_ecx, L7_ECX_CET_SS },
-		{ CR4_LA57, g->leaf7_ecx, L7_ECX_LA57 },
+		{ CR4_PKE, g->leaf7_ecx, L7_ECX_PKU },           { CR4_LA57, g->leaf7_ecx, L7_ECX_LA57 },
 	};
 	/* CR4.MCE and PCE stay writable without their CPUID bits, as under
 	 * KVM: guests set them unconditionally and they grant nothing here. */
@@ -68,6 +68,9 @@ void cr_rules_init(struct cr_rules *rules, const struct cr_rules_features *g)
 	for (unsigned i = 0; i < ARRAY_SIZE(cr4_features); i++)
 		if (!(cr4_features[i].leaf_register & cr4_features[i].bit))
 			rules->cr4_reserved |= cr4_features[i].cr4;
+	/* CR4.CET enables shadow stacks or indirect-branch tracking: either will do. */
+	if (!(g->leaf7_ecx & L7_ECX_CET_SS) && !(g->leaf7_edx & L7_EDX_CET_IBT))
+		rules->cr4_reserved |= CR4_CET;
 	rules->efer_reserved = ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
 	if (!(g->leaf_ext1_edx & LEXT1_EDX_LM))
 		rules->efer_reserved |= EFER_LME;
@@ -79,14 +82,15 @@ void cr_rules_init(struct cr_rules *rules, const struct cr_rules_features *g)
 static int cr0_check(u64 value, const struct cr_context *now)
 {
 	bool enabling_paging = (value & CR0_PG) && !(now->cr0 & CR0_PG);
+	bool mode64 = now->cs_l && (now->efer & EFER_LMA);
 	if ((value & CR0_RESERVED_HIGH) || ((value & CR0_NW) && !(value & CR0_CD)) ||
 	    ((value & CR0_PG) && !(value & CR0_PE)))
 		return -1;
 	/* Entering IA-32e mode needs PAE and must not start in a 64-bit CS. */
-	if (enabling_paging && (now->efer & EFER_LME) && (!(now->cr4 & CR4_PAE) || now->cs_long))
+	if (enabling_paging && (now->efer & EFER_LME) && (!(now->cr4 & CR4_PAE) || now->cs_l))
 		return -1;
 	/* Paging can only be turned off from compatibility mode, without PCIDs. */
-	if (!(value & CR0_PG) && (now->cs_long || (now->cr4 & CR4_PCIDE)))
+	if (!(value & CR0_PG) && (mode64 || (now->cr4 & CR4_PCIDE)))
 		return -1;
 	if (!(value & CR0_WP) && (now->cr4 & CR4_CET))
 		return -1;

@@ -17,7 +17,7 @@ struct cr_rules {
 /* The feature registers of the guest's CPUID that decide them. */
 struct cr_rules_features {
 	u32 leaf1_ecx, leaf1_edx;       /* leaf 1 */
-	u32 leaf7_ebx, leaf7_ecx;       /* leaf 7 subleaf 0 */
+	u32 leaf7_ebx, leaf7_ecx, leaf7_edx; /* leaf 7 subleaf 0 */
 	u32 leaf_ext1_edx;              /* leaf 0x80000001 */
 	u64 xcr0_offered;               /* leaf 0xD subleaf 0 EDX:EAX */
 };
@@ -27,7 +27,7 @@ void cr_rules_init(struct cr_rules *rules, const struct cr_rules_features *guest
 /* The state a write is checked against. */
 struct cr_context {
 	u64 cr0, cr3, cr4, efer;
-	bool cs_long; /* in 64-bit mode */
+	bool cs_l;    /* CS.L (64-bit mode when EFER.LMA is set too) */
 };
 
 /* 0 if MOV to CRn (0, 3, 4) with this value is valid, -1 for #GP(0). */

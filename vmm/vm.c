@@ -99,7 +99,7 @@ void vcpu_set_sregs(struct vcpu *v, const struct vcpu_sregs *sregs)
 static struct cr_context cr_context_of(struct vcpu *v)
 {
 	const struct vcpu_control *c = vcpu_control(v);
-	return (struct cr_context){ c->cr0, c->cr3, c->cr4, c->efer, c->cs_long && (c->efer & EFER_LMA) };
+	return (struct cr_context){ c->cr0, c->cr3, c->cr4, c->efer, c->cs_long };
 }
 
 int vcpu_set_cr(struct vcpu *v, unsigned cr, u64 value)
@@ -149,7 +149,7 @@ static void setup_cr_rules(struct vm *vm)
 	struct cpuid_result leaf1 = guest_leaf(CPUID_LEAF_FEATURES, &info);
 	struct cpuid_result leaf7 = guest_leaf(CPUID_LEAF_EXTENDED_FEATURES, &info);
 	struct cr_rules_features features = {
-		.leaf1_ecx = leaf1.ecx, .leaf1_edx = leaf1.edx, .leaf7_ebx = leaf7.ebx, .leaf7_ecx = leaf7.ecx,
+		.leaf1_ecx = leaf1.ecx, .leaf1_edx = leaf1.edx, .leaf7_ebx = leaf7.ebx, .leaf7_ecx = leaf7.ecx, .leaf7_edx = leaf7.edx,
 		.leaf_ext1_edx = guest_leaf(CPUID_LEAF_EXT_FEATURES, &info).edx,
 		.xcr0_offered = info.xcr0_supported,
 	};

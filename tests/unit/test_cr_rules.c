@@ -101,8 +101,11 @@ struct write_case {
 	int want;
 };
 
+/* Leaf 7 EDX stays clear: its IBT bit is the other way to CR4.CET
+ * (test_cr4_cet_with_either_feature), which would hide CET's gating. */
 static const struct cr_rules_features all_features = {
-	ALL_ONES32, ALL_ONES32, ALL_ONES32, ALL_ONES32, ALL_ONES32, XCR0_ALL_OFFERED,
+	.leaf1_ecx = ALL_ONES32, .leaf1_edx = ALL_ONES32, .leaf7_ebx = ALL_ONES32, .leaf7_ecx = ALL_ONES32,
+	.leaf_ext1_edx = ALL_ONES32, .xcr0_offered = XCR0_ALL_OFFERED,
 };
 static const struct cr_rules_features no_features = { 0 };
 
@@ -205,6 +208,23 @@ static u32 *feature_reg(struct cr_rules_features *f, enum feature_reg reg)
 	u32 *regs[] = { [LEAF1_ECX] = &f->leaf1_ecx, [LEAF1_EDX] = &f->leaf1_edx, [LEAF7_EBX] = &f->leaf7_ebx,
 			[LEAF7_ECX] = &f->leaf7_ecx };
 	return regs[reg];
+}
+
+#define SDM7_EDX_CET_IBT 20
+
+/* SDM Vol. 3A 2.5: CR4.CET exists when CPUID shows shadow stacks or
+ * indirect-branch tracking. */
+static void test_cr4_cet_with_either_feature(void **state)
+{
+	(void)state;
+	struct cr_rules_features ibt_only = all_features;
+	ibt_only.leaf7_ecx &= ~(1u << SDM7_ECX_CET_SS);
+	ibt_only.leaf7_edx = 1u << SDM7_EDX_CET_IBT;
+	struct cr_rules rules = rules_for(&ibt_only);
+	assert_int_equal(cr_write_check(&rules, 4, CR4_CET, &protected_mode), 0);
+	ibt_only.leaf7_edx = 0;
+	rules = rules_for(&ibt_only);
+	assert_int_equal(cr_write_check(&rules, 4, CR4_CET, &protected_mode), -1);
 }
 
 static void test_cr4_feature_gated_bits(void **state)
@@ -398,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_cr0_reserved_and_combinations),
 		cmocka_unit_test(test_cr0_paging_transitions),
 		cmocka_unit_test(test_cr4_feature_gated_bits),
+		cmocka_unit_test(test_cr4_cet_with_either_feature),
 		cmocka_unit_test(test_cr4_never_offered_and_undefined_bits),
 		cmocka_unit_test(test_cr4_mode_rules),
 		cmocka_unit_test(test_efer_bits),
