@@ -42,21 +42,6 @@
 
 /* ---- debug registers ---- */
 
-#define DR_READ(n)                                                        \
-	static inline uint32_t read_dr##n(void)                                  \
-	{                                                                 \
-		uint32_t v;                                               \
-		asm volatile("mov %%dr" #n ", %0" : "=r"(v));             \
-		return v;                                                 \
-	}                                                                 \
-	static inline void write_dr##n(uint32_t v) { asm volatile("mov %0, %%dr" #n : : "r"(v)); }
-DR_READ(0)
-DR_READ(1)
-DR_READ(2)
-DR_READ(3)
-DR_READ(6)
-DR_READ(7)
-#undef DR_READ
 
 static bool has_xsave(void)
 {
@@ -169,21 +154,22 @@ static uint32_t cr4_bits_not_offered(void)
 	cpuid(1, 0, &r1);
 	if (r0.eax >= 7)
 		cpuid(7, 0, &r7);
-	uint32_t bits = (1u << 12) /* LA57, never offered */ | (1u << 13) /* VMXE */ |
-			(1u << 14) /* SMXE */ | (1u << 15) | (1u << 19) /* KL */ | (1u << 24) | (1u << 25) |
-			(1u << 26) | (1u << 27) | (1u << 29) | (1u << 30) | (1u << 31);
-	if (!(r7.ecx & (1u << 2)))
-		bits |= 1u << 11; /* UMIP */
-	if (!(r7.ebx & (1u << 0)))
-		bits |= 1u << 16; /* FSGSBASE */
-	if (!(r1.ecx & (1u << 17)))
-		bits |= 1u << 17; /* PCIDE */
-	if (!(r7.ebx & (1u << 7)))
-		bits |= 1u << 20; /* SMEP */
-	if (!(r7.ebx & (1u << 20)))
-		bits |= 1u << 21; /* SMAP */
-	if (!(r7.ecx & (1u << 3)))
-		bits |= 1u << 22; /* PKE */
+	const struct {
+		uint32_t cr4_bit, feature_register, feature_bit;
+	} gated[] = {
+		{ 11, r7.ecx, 1u << 2 },  /* UMIP */
+		{ 16, r7.ebx, 1u << 0 },  /* FSGSBASE */
+		{ 17, r1.ecx, 1u << 17 }, /* PCIDE */
+		{ 20, r7.ebx, 1u << 7 },  /* SMEP */
+		{ 21, r7.ebx, 1u << 20 }, /* SMAP */
+		{ 22, r7.ecx, 1u << 3 },  /* PKE */
+	};
+	/* LA57 (hidden by Presidio), VMXE, SMXE, KL, PKS, UINTR; the rest undefined. */
+	uint32_t bits = (1u << 12) | (1u << 13) | (1u << 14) | (1u << 15) | (1u << 19) | (1u << 24) |
+			(1u << 25) | (1u << 26) | (1u << 27) | (1u << 29) | (1u << 30) | (1u << 31);
+	for (unsigned i = 0; i < sizeof(gated) / sizeof(gated[0]); i++)
+		if (!(gated[i].feature_register & gated[i].feature_bit))
+			bits |= 1u << gated[i].cr4_bit;
 	return bits;
 }
 

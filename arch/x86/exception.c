@@ -130,16 +130,7 @@ bool rdmsr_safe(u32 msr, u64 *value)
 {
 	u32 lo = 0, hi = 0;
 	bool ok;
-	__asm__ volatile("1: rdmsr\n\t"
-			 "mov $1, %2\n\t"
-			 "jmp 3f\n"
-			 "2: xor %2, %2\n"
-			 "3:\n\t"
-			 ".pushsection .extable, \"a\"\n\t"
-			 ".quad 1b, 2b\n\t"
-			 ".popsection"
-			 : "=a"(lo), "=d"(hi), "=r"(ok)
-			 : "c"(msr));
+	__asm__ volatile(EXTABLE_GUARDED("rdmsr", "%2") : "=a"(lo), "=d"(hi), "=r"(ok) : "c"(msr));
 	*value = ((u64)hi << 32) | lo;
 	return ok;
 }
@@ -147,14 +138,7 @@ bool rdmsr_safe(u32 msr, u64 *value)
 bool wrmsr_safe(u32 msr, u64 value)
 {
 	bool ok;
-	__asm__ volatile("1: wrmsr\n\t"
-			 "mov $1, %0\n\t"
-			 "jmp 3f\n"
-			 "2: xor %0, %0\n"
-			 "3:\n\t"
-			 ".pushsection .extable, \"a\"\n\t"
-			 ".quad 1b, 2b\n\t"
-			 ".popsection"
+	__asm__ volatile(EXTABLE_GUARDED("wrmsr", "%0")
 			 : "=r"(ok)
 			 : "c"(msr), "a"((u32)value), "d"((u32)(value >> 32))
 			 : "memory");

@@ -2,6 +2,7 @@
 #include "arch/x86/fpu.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpufeatures.h"
+#include "arch/x86/trap.h"
 #include "lib/string.h"
 #include "vmm/vm.h"
 
@@ -18,18 +19,11 @@ static inline void xsetbv(u32 index, u64 value)
 	__asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
 }
 
-/* XSETBV that reports a #GP instead of taking it (arch/x86/exception.c). */
+/* XSETBV that reports a #GP instead of taking it. */
 static bool xsetbv_safe(u32 index, u64 value)
 {
 	bool ok;
-	__asm__ volatile("1: xsetbv\n\t"
-			 "mov $1, %0\n\t"
-			 "jmp 3f\n"
-			 "2: xor %0, %0\n"
-			 "3:\n\t"
-			 ".pushsection .extable, \"a\"\n\t"
-			 ".quad 1b, 2b\n\t"
-			 ".popsection"
+	__asm__ volatile(EXTABLE_GUARDED("xsetbv", "%0")
 			 : "=r"(ok)
 			 : "c"(index), "a"((u32)value), "d"((u32)(value >> 32))
 			 : "memory");

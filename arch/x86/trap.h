@@ -25,6 +25,19 @@ struct extable_entry {
 	u64 fixup_rip;
 };
 
+/* Asm text running `insn` with a #GP fixup (the .extable section, searched
+ * by the #GP handler): `ok` (a bool output operand, e.g. "%0") becomes 1,
+ * or 0 if the instruction faulted. */
+#define EXTABLE_GUARDED(insn, ok)          \
+	"1: " insn "\n\t"                  \
+	"mov $1, " ok "\n\t"              \
+	"jmp 3f\n"                         \
+	"2: xor " ok ", " ok "\n"          \
+	"3:\n\t"                           \
+	".pushsection .extable, \"a\"\n\t" \
+	".quad 1b, 2b\n\t"                 \
+	".popsection"
+
 typedef void (*interrupt_handler)(struct trap_frame *frame);
 
 void idt_init(void);

@@ -106,22 +106,29 @@ static inline uint64_t rdtsc_ordered(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-#define DEFINE_CR_ACCESSORS(n)                                               \
-	static inline uint32_t read_cr##n(void)                              \
+/* read_cr0()/write_cr0() ... and read_dr0()/write_dr0() ... */
+#define DEFINE_REGISTER_ACCESSORS(reg)                                       \
+	static inline uint32_t read_##reg(void)                              \
 	{                                                                    \
 		uint32_t v;                                                  \
-		asm volatile("mov %%cr" #n ", %0" : "=r"(v));                \
+		asm volatile("mov %%" #reg ", %0" : "=r"(v));                \
 		return v;                                                    \
 	}                                                                    \
-	static inline void write_cr##n(uint32_t v)                           \
+	static inline void write_##reg(uint32_t v)                           \
 	{                                                                    \
-		asm volatile("mov %0, %%cr" #n : : "r"(v) : "memory");       \
+		asm volatile("mov %0, %%" #reg : : "r"(v) : "memory");       \
 	}
-DEFINE_CR_ACCESSORS(0)
-DEFINE_CR_ACCESSORS(2)
-DEFINE_CR_ACCESSORS(3)
-DEFINE_CR_ACCESSORS(4)
-#undef DEFINE_CR_ACCESSORS
+DEFINE_REGISTER_ACCESSORS(cr0)
+DEFINE_REGISTER_ACCESSORS(cr2)
+DEFINE_REGISTER_ACCESSORS(cr3)
+DEFINE_REGISTER_ACCESSORS(cr4)
+DEFINE_REGISTER_ACCESSORS(dr0)
+DEFINE_REGISTER_ACCESSORS(dr1)
+DEFINE_REGISTER_ACCESSORS(dr2)
+DEFINE_REGISTER_ACCESSORS(dr3)
+DEFINE_REGISTER_ACCESSORS(dr6)
+DEFINE_REGISTER_ACCESSORS(dr7)
+#undef DEFINE_REGISTER_ACCESSORS
 
 static inline uint32_t read_eflags(void)
 {
