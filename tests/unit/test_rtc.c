@@ -206,6 +206,14 @@ static void test_flags_without_interrupts(void **state)
 	assert_int_equal(cmos_read(0x0c), 0xc0);
 }
 
+/* The periodic vtimer is stopped or armed strictly after now, never at or
+ * before it (which would have the run loop fire it again at once). */
+static void assert_periodic_timer_ahead(void)
+{
+	u64 deadline = rtc->periodic_timer.deadline_ns;
+	assert_true(deadline == VTIMER_INACTIVE || deadline > fake_now);
+}
+
 /* Counts periodic interrupts over 'seconds', reading C in the "handler". */
 static unsigned count_periodic(u8 register_a, unsigned seconds, u64 step)
 {
@@ -218,6 +226,7 @@ static unsigned count_periodic(u8 register_a, unsigned seconds, u64 step)
 		advance(step);
 		if (irq_level[8])
 			assert_int_equal(cmos_read(0x0c) & 0xc0, 0xc0);
+		assert_periodic_timer_ahead();
 	}
 	cmos_write(0x0b, 0x02);
 	return irq_rises[8] - before;
@@ -229,6 +238,8 @@ static void test_periodic_rates(void **state)
 	assert_in_range(n, 1023, 1025);
 	n = count_periodic(0x2f, 2, MS); /* RS 1111: 500 ms */
 	assert_in_range(n, 3, 5);
+	n = count_periodic(0x23, 1, 10 * US); /* RS 0011: 122.070 us, 8192 Hz */
+	assert_in_range(n, 8191, 8193);
 	n = count_periodic(0x24, 1, 10 * US); /* RS 0100: 244.141 us, 4096 Hz */
 	assert_in_range(n, 4095, 4097);
 	n = count_periodic(0x21, 1, 100 * US); /* RS 0001 = RS 1000: 256 Hz */
@@ -239,57 +250,128 @@ static void test_periodic_rates(void **state)
 	assert_int_equal(n, 0);
 }
 
-/* RS 0011 (8192 Hz, 122 us) interrupts once per floor period (one more
- * fits in a closed second); PF polled without PIE keeps the real rate. */
-static void test_fastest_rate_is_floored(void **state)
+/* RS 0011's k-th tick after the divider started at 'phase': divider count
+ * 4k at 32.768 kHz, rounded up to the nanosecond (a period is 122070.3125 ns). */
+static u64 tick_8192(u64 phase, u64 k)
 {
-	unsigned n = count_periodic(0x23, 1, 10 * US);
-	assert_in_range(n, NS_PER_SECOND / VTIMER_MIN_PERIOD_NS * 99 / 100,
-			NS_PER_SECOND / VTIMER_MIN_PERIOD_NS + 1);
+	return phase + (k * NS_PER_SECOND + 8191) / 8192;
+}
+
+/* The next RS 0011 tick after now. */
+static u64 next_tick_8192(u64 phase)
+{
+	return (fake_now - phase) * 8192 / NS_PER_SECOND + 1;
+}
+
+/* Register C's IRQF and PF (UF, AF come with the seconds, not enabled). */
+static u8 read_c_periodic(void)
+{
+	return cmos_read(0x0c) & 0xc0;
+}
+
+static void start_8192_hz(void)
+{
+	cmos_write(0x0a, 0x23);
 	cmos_read(0x0c);
+	cmos_write(0x0b, 0x42); /* PIE */
+}
+
+/* RS 0011 is the fastest rate and needs no floor: for a second, each
+ * interrupt comes exactly on its 8192 Hz tick and none in between, with
+ * the vtimer always ahead of now. After a second without reading C, one
+ * interrupt is pending, not a burst (and no timer ran meanwhile). */
+static void test_fastest_rate_is_exact_and_bounded(void **state)
+{
+	start_8192_hz();
+	unsigned rises = irq_rises[8];
+	u64 k = next_tick_8192(t0);
+	for (unsigned i = 0; i < 8192; i++, k++) {
+		advance_to(tick_8192(t0, k) - 1);
+		assert_false(irq_level[8]);
+		advance_to(tick_8192(t0, k));
+		assert_true(irq_level[8]);
+		assert_int_equal(read_c_periodic(), 0xc0);
+		assert_periodic_timer_ahead();
+	}
+	assert_int_equal(irq_rises[8] - rises, 8192);
+
+	advance_to(tick_8192(t0, k));
+	assert_int_equal(irq_rises[8] - rises, 8193);
+	unsigned fires = timer_fires;
+	advance(NS_PER_SECOND);
+	assert_int_equal(irq_rises[8] - rises, 8193);
+	assert_int_equal(timer_fires, fires);
+	assert_int_equal(read_c_periodic(), 0xc0);
+	assert_false(irq_level[8]);
+	assert_periodic_timer_ahead();
+	assert_int_equal(read_c_periodic(), 0x00); /* the 8192 missed ticks: gone */
+	k = next_tick_8192(t0);
+	advance_to(tick_8192(t0, k) - 1);
+	assert_false(irq_level[8]);
+	advance_to(tick_8192(t0, k));
+	assert_int_equal(irq_rises[8] - rises, 8194);
+	assert_int_equal(read_c_periodic(), 0xc0);
+
+	/* Polled without PIE, PF keeps the same rate. */
+	cmos_write(0x0b, 0x02);
 	advance(123 * US);
 	assert_int_equal(cmos_read(0x0c), 0x40);
 }
 
-/* The floor counts from the last interrupt: register writes (each re-arms
- * the timers) in between must not keep postponing the next one. */
-static void test_floor_not_postponed_by_accesses(void **state)
+/* Accesses between ticks (each catches up and re-arms the timers: CMOS RAM,
+ * A and B rewritten unchanged, a C with nothing pending) neither postpone
+ * the next interrupt from its tick nor raise one more. */
+static void test_accesses_do_not_move_periodic_interrupt(void **state)
 {
-	cmos_write(0x0a, 0x23);
-	cmos_read(0x0c);
-	cmos_write(0x0b, 0x42);
-	unsigned before = irq_rises[8];
-	u64 end = fake_now + NS_PER_SECOND;
-	while (fake_now < end) {
-		advance(10 * US);
+	start_8192_hz();
+	unsigned rises = irq_rises[8];
+	u64 k = next_tick_8192(t0);
+	for (unsigned i = 0; i < 8192; i++, k++) {
+		u64 tick = tick_8192(t0, k);
+		advance_to(tick - 100 * US);
 		cmos_write(0x40, 0xa5);
-		if (irq_level[8])
-			cmos_read(0x0c);
+		advance_to(tick - 70 * US);
+		assert_int_equal(cmos_read(0x0a) & 0x7f, 0x23); /* UIP aside */
+		advance_to(tick - 40 * US);
+		cmos_write(0x0b, 0x42);
+		advance_to(tick - 10 * US);
+		assert_int_equal(read_c_periodic(), 0x00);
+		advance_to(tick - 1);
+		cmos_write(0x0a, 0x23);
+		assert_false(irq_level[8]);
+		assert_periodic_timer_ahead();
+		advance_to(tick);
+		assert_true(irq_level[8]);
+		assert_int_equal(read_c_periodic(), 0xc0);
 	}
-	assert_in_range(irq_rises[8] - before, NS_PER_SECOND / VTIMER_MIN_PERIOD_NS * 95 / 100,
-			NS_PER_SECOND / VTIMER_MIN_PERIOD_NS + 1);
+	assert_int_equal(irq_rises[8] - rises, 8192);
 }
 
-/* Restarting the divider while a held-back tick is owed starts PF afresh
- * from the new phase (not from before it, which would read as a huge
- * number of periods). */
-static void test_divider_restart_while_held_back(void **state)
+/* Restarting the divider starts the periodic phase afresh: no tick of the
+ * old phase, nor any while it is held in reset; the first one period after
+ * the restart. */
+static void test_divider_restart_sets_phase(void **state)
 {
-	cmos_write(0x0a, 0x23);
-	cmos_read(0x0c);
-	cmos_write(0x0b, 0x42);
-	advance(123 * US); /* the first tick: interrupt */
+	start_8192_hz();
+	advance_to(tick_8192(t0, 1));
 	assert_true(irq_level[8]);
 	cmos_read(0x0c);
-	advance(150 * US); /* a second tick, held back by the floor */
+	advance(50 * US);
 	cmos_write(0x0a, 0x63);
-	cmos_write(0x0a, 0x23);
-	assert_int_equal(cmos_read(0x0c), 0);
-	advance(100 * US); /* past the floor, short of the new phase's first tick */
+	advance(100 * US); /* past an old-phase tick (t0 + 244.141 us) */
 	assert_false(irq_level[8]);
-	advance(30 * US);
+	cmos_write(0x0a, 0x23);
+	u64 phase = fake_now;
+	assert_int_equal(read_c_periodic(), 0);
+	advance_to(tick_8192(phase, 1) - 1); /* past another old one (t0 + 366.211 us) */
+	assert_false(irq_level[8]);
+	advance_to(tick_8192(phase, 1));
 	assert_true(irq_level[8]);
-	assert_int_equal(cmos_read(0x0c), 0xc0);
+	assert_int_equal(read_c_periodic(), 0xc0);
+	advance_to(tick_8192(phase, 2) - 1);
+	assert_false(irq_level[8]);
+	advance_to(tick_8192(phase, 2));
+	assert_true(irq_level[8]);
 }
 
 static void test_set_time_with_set_bit(void **state)
@@ -432,9 +514,9 @@ int main(void)
 		RTC_TEST(test_update_interrupt_and_register_c),
 		RTC_TEST(test_flags_without_interrupts),
 		RTC_TEST(test_periodic_rates),
-		RTC_TEST(test_fastest_rate_is_floored),
-		RTC_TEST(test_floor_not_postponed_by_accesses),
-		RTC_TEST(test_divider_restart_while_held_back),
+		RTC_TEST(test_fastest_rate_is_exact_and_bounded),
+		RTC_TEST(test_accesses_do_not_move_periodic_interrupt),
+		RTC_TEST(test_divider_restart_sets_phase),
 		RTC_TEST(test_set_time_with_set_bit),
 		RTC_TEST(test_write_seconds_while_running),
 		RTC_TEST(test_alarm_interrupt),

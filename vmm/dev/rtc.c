@@ -8,9 +8,12 @@
  * output, the 4.194/1.048 MHz time bases (any divider but reset runs at
  * 32.768 kHz), the 500 ms first update after a divider reset (it is 1 s),
  * and alarm matches at updates nobody observed (only the latest is checked).
- * With PIE set, PF and its interrupt come at most once per
- * VTIMER_MIN_PERIOD_NS, so RS 0011 (8192 Hz) interrupts at 5 kHz; without
- * PIE, PF keeps the real rate for a guest that polls it.
+ * Periodic interrupts come at the programmed rate, 8192 Hz (RS 0011) at the
+ * fastest: RS 0001/0010 alias to 256/128 Hz, so the divider is its own
+ * floor and VTIMER_MIN_PERIOD_NS does not apply. The periodic vtimer is
+ * armed for the first tick strictly after now, on the divider's phase, so
+ * register accesses cannot postpone it; ticks missed while IRQ8 is high
+ * (register C unread) coalesce into one PF and one interrupt.
  */
 #include "vmm/dev/rtc.h"
 #include "vmm/irq.h"
@@ -84,8 +87,6 @@ struct rtc {
 	u64 base_ns;
 	u64 divider_ns;   /* phase of the periodic rate */
 	u64 last_ns;      /* interrupt flags are up to date to here */
-	u64 periodic_ns;  /* PF is up to date to here (behind last_ns while held back) */
-	u64 periodic_not_before; /* the last periodic interrupt + VTIMER_MIN_PERIOD_NS */
 	bool irq_level;
 	struct vtimer periodic_timer, update_timer;
 };
@@ -255,32 +256,15 @@ static void set_flags(struct rtc *r, u8 flags)
 	}
 }
 
-/* PF for a periodic tick since periodic_ns. With PIE set it is held back
- * until VTIMER_MIN_PERIOD_NS after the last one, so interrupts and the flag
- * the handler reads come together, at most once per floor period. */
-static u8 periodic_flag(struct rtc *r, u64 now)
-{
-	if (!periodic_running(r)) {
-		r->periodic_ns = now;
-		return 0;
-	}
-	if (period_index(r, now) == period_index(r, r->periodic_ns))
-		return 0;
-	bool interrupting = r->cmos[REG_B] & B_PIE;
-	if (interrupting && now < r->periodic_not_before)
-		return 0;
-	r->periodic_ns = now;
-	if (interrupting)
-		r->periodic_not_before = now + VTIMER_MIN_PERIOD_NS;
-	return C_PF;
-}
-
-/* Sets the flags for every periodic tick and update since last_ns. */
+/* Sets the flags for every periodic tick and update since last_ns: one PF
+ * however many ticks went by. */
 static void catch_up(struct rtc *r, u64 now)
 {
 	if (now <= r->last_ns)
 		return;
-	u8 flags = periodic_flag(r, now);
+	u8 flags = 0;
+	if (periodic_running(r) && period_index(r, now) != period_index(r, r->last_ns))
+		flags |= C_PF;
 	if (updating(r) && seconds_into_base(r, now) != seconds_into_base(r, r->last_ns)) {
 		flags |= C_UF;
 		refresh_time(r, now);
@@ -300,11 +284,10 @@ static void rearm_timers(struct rtc *r, u64 now)
 		return;
 	u8 b = r->cmos[REG_B];
 	if ((b & B_PIE) && periodic_running(r)) {
-		/* After now even when a tick is owed (held back, or RS just
-		 * changed): catch_up() only looks again once time has passed. */
-		u64 ticks = (period_index(r, r->periodic_ns) + 1) << period_shift(r);
-		u64 tick_ns = r->divider_ns + divider_ticks_to_ns(ticks);
-		vtimer_arm(r->vm, &r->periodic_timer, MAX(MAX(tick_ns, r->periodic_not_before), now + 1));
+		/* The next tick's divider count in ns, rounded up: strictly after
+		 * now, and period_index() has reached the tick when it fires. */
+		u64 ticks = (period_index(r, now) + 1) << period_shift(r);
+		vtimer_arm(r->vm, &r->periodic_timer, r->divider_ns + divider_ticks_to_ns(ticks));
 	}
 	if ((b & (B_UIE | B_AIE)) && updating(r))
 		vtimer_arm(r->vm, &r->update_timer,
@@ -331,7 +314,7 @@ static void write_register_a(struct rtc *r, u8 v, u64 now)
 	refresh_time(r, now);
 	r->cmos[REG_A] = v & ~A_UIP;
 	if (!was_running && divider_running(r))
-		r->divider_ns = r->periodic_ns = now; /* PF counts from the new phase */
+		r->divider_ns = now;
 	if (!was_updating && updating(r))
 		restart_clock(r, now);
 }
@@ -469,7 +452,7 @@ struct rtc *rtc_create(struct vm *vm, const struct rtc_time *now, u64 ram_bytes)
 	r->base_seconds = days_from_civil(now->year, clamp(now->month, 1, 12), clamp(now->day, 1, 31)) *
 				  SECONDS_PER_DAY +
 			  now->hour * 3600 + now->minute * 60 + now->second;
-	r->base_ns = r->divider_ns = r->last_ns = r->periodic_ns = vm_time_ns(vm);
+	r->base_ns = r->divider_ns = r->last_ns = vm_time_ns(vm);
 	refresh_time(r, r->base_ns);
 	vtimer_init(vm, &r->periodic_timer, timer_fire, r);
 	vtimer_init(vm, &r->update_timer, timer_fire, r);
