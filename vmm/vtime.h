@@ -13,9 +13,9 @@ struct vm;
 #define VTIMER_INACTIVE (~0ULL)
 
 /*
- * The shortest period any periodic virtual timer fires at, whatever the
- * guest programs (KVM's default min_timer_period_us for its local APIC and
- * PIT). A count of 1 would otherwise re-arm the host timer every few
+ * The shortest period the local APIC and PIT periodic timers fire at,
+ * whatever the guest programs (KVM's default min_timer_period_us for the
+ * same two); the RTC's fastest rate, 8192 Hz, is its own floor. A count of 1 would otherwise re-arm the host timer every few
  * nanoseconds and leave the guest no time to run; at this floor a timer
  * costs at most 5000 wake-ups a second. Missed periods coalesce into one
  * interrupt in every model.
