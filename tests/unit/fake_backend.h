@@ -142,6 +142,8 @@ static int fake_set_cr0(u64 value)
 		return -1;
 	if ((value & CR0_PG) && (s->efer & FAKE_EFER_LME) && !(s->cr4 & CR4_PAE))
 		return -1; /* long mode needs PAE */
+	if (!(value & CR0_PG) && (s->efer & FAKE_EFER_LMA) && s->seg[SREG_CS].l)
+		return -1; /* 64-bit mode cannot turn paging off */
 	s->cr0 = value;
 	fake_update_lma();
 	return 0;

@@ -18,8 +18,9 @@
 #include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 
-/* apic.c and msr.c read the host TSC (arch/x86/cpu.h, #pragma once):
- * include it now, then make every later rdtsc() the fake. */
+/* apic.c and msr.c read the host TSC, exit.c asks the host CPUID
+ * (arch/x86/cpu.h, #pragma once): include it now, then make every later
+ * rdtsc() and cpuid() the fakes. */
 #include "arch/x86/cpu.h"
 
 #define FAKE_TSC_PER_NS 2
@@ -31,6 +32,33 @@ static u64 fake_rdtsc(void) { return FAKE_TSC_BASE + fake_now * FAKE_TSC_PER_NS;
 #define rdtsc() fake_rdtsc()
 
 u64 tsc_hz = FAKE_TSC_HZ;
+
+/* The host CPU exit.c asks for CPUID leaves is a fixed one: results do not
+ * depend on the machine running the tests, and no CPUID instruction traps
+ * to an outer hypervisor (25 us each on a nested test machine). Leaf 0
+ * and 0x80000000 give the highest leaves; the rest are hashed bits, so the
+ * filter sees every feature bit set in some leaf. */
+#define FAKE_CPUID_MAX_LEAF 0x16
+#define FAKE_CPUID_MAX_EXTENDED_LEAF 0x80000008u
+#define FAKE_CPUID_EXTENDED_BASE 0x80000000u
+
+static u32 fake_cpuid_bits(u32 leaf, u32 subleaf, u32 salt)
+{
+	u64 x = ((u64)leaf << 32 | subleaf) * 0x9e3779b97f4a7c15ULL + salt * 0xbf58476d1ce4e5b9ULL;
+	return (u32)(x ^ (x >> 29));
+}
+
+static struct cpuid_regs fake_cpuid(u32 leaf, u32 subleaf)
+{
+	struct cpuid_regs r = { fake_cpuid_bits(leaf, subleaf, 1), fake_cpuid_bits(leaf, subleaf, 2),
+				fake_cpuid_bits(leaf, subleaf, 3), fake_cpuid_bits(leaf, subleaf, 4) };
+	if (leaf == 0)
+		r.eax = FAKE_CPUID_MAX_LEAF;
+	else if (leaf == FAKE_CPUID_EXTENDED_BASE)
+		r.eax = FAKE_CPUID_MAX_EXTENDED_LEAF;
+	return r;
+}
+#define cpuid(leaf, subleaf) fake_cpuid(leaf, subleaf)
 
 #include "vmm/iobus.c"
 #include "vmm/memmap.c"
@@ -198,7 +226,7 @@ static u64 fake_fire_due(void)
 /* How long a halted vCPU sleeps before the stand-in gives up and lets the
  * run loop go round (the real one would sleep on). */
 #define FAKE_HALT_LIMIT_NS (10 * NS_PER_SECOND)
-#define FAKE_HALT_MAX_WAKEUPS 1000
+#define FAKE_HALT_MAX_WAKEUPS 64
 
 /* vm.c's vcpu_halt() on the fake clock: sleeping is jumping to the next
  * deadline. */
