@@ -9,7 +9,6 @@
 #include "tests/unit/host_support.h"
 /* cmocka test functions and the vmm/ handlers ignore some parameters. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-function"
 #include "tests/unit/fake_vm.h"
 #include "vmm/decode.c"
 #include "vmm/emulate.c"
