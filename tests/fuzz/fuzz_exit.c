@@ -44,6 +44,7 @@
 	(BIT(VEC_DF) | BIT(VEC_TS) | BIT(VEC_NP) | BIT(VEC_SS) | BIT(VEC_GP) | BIT(VEC_PF) | BIT(VEC_AC) | \
 	 BIT(VEC_CP))
 #define PF_ERROR_DEFINED 0x1fu
+#define IP_MASK_16 0xffffULL
 
 /* Exits that end in vcpu_skip_instruction() when nothing goes wrong. */
 static bool skips_instruction(enum exit_reason reason)
@@ -92,7 +93,10 @@ struct exit_outcome {
 
 static void check_rip(struct vcpu *v, const struct vm_exit *e, const struct exit_outcome *o, bool faulted)
 {
-	u64 mask = o->mode_before == X86_MODE_LONG64 ? ~0ULL : RIP_MASK_32;
+	/* The emulator wraps IP at 64 KiB in 16-bit code, the skip at 4 GiB
+	 * outside 64-bit mode: measure 16-bit code modulo 64 KiB. */
+	bool code16 = o->mode_before == X86_MODE_REAL || o->mode_before == X86_MODE_PROT16;
+	u64 mask = o->mode_before == X86_MODE_LONG64 ? ~0ULL : code16 ? IP_MASK_16 : RIP_MASK_32;
 	u64 moved = (v->regs.rip - o->rip_before) & mask;
 	if (v->vm->state == VM_STOPPED)
 		return;
