@@ -115,9 +115,11 @@ bench: deps
 	$(MAKE) all guests linux-guest
 	tools/bench.sh
 
-# Longer fuzzing than `make test` does.
+# Longer fuzzing than `make test` does: FUZZ_RUNS executions of each target
+# (default 10 million), or FUZZ_SECONDS each if that is given.
 fuzz: deps fuzz-targets
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/run.sh --fuzz-only
+	if [ -n "$${FUZZ_SECONDS:-}" ]; then tests/run.sh --fuzz-only; \
+	else FUZZ_SECONDS=0 FUZZ_RUNS=$${FUZZ_RUNS:-10000000} tests/run.sh --fuzz-only; fi
 
 clean:
 	rm -rf $(BUILD)
@@ -129,7 +131,7 @@ help:
 	@echo "make run-uefi   the same on OVMF"
 	@echo "make run-bochs  boot the ISO in Bochs (VT-x; BOCHS_CPU=core2_penryn_t9600 for no EPT)"
 	@echo "make test       unit tests, fuzzers and every boot scenario"
-	@echo "make fuzz       run the fuzz targets longer (FUZZ_SECONDS, default 600)"
+	@echo "make fuzz       run each fuzz target for 10 million executions (FUZZ_RUNS, or FUZZ_SECONDS)"
 
 include guests/guests.mk
 include acpi/acpi.mk

@@ -5,6 +5,8 @@
 #   - every host unit test program build/unit/test_* (cmocka; each
 #     individual test counts),
 #   - every fuzzer build/fuzz/fuzz_* for FUZZ_SECONDS (default 20) each,
+#     or FUZZ_RUNS executions when that is set (FUZZ_SECONDS=0: no time
+#     limit, as `make fuzz` runs them),
 #   - every boot scenario tests/scenarios/*.scn (tests/scenario.py),
 #     JOBS (default 2) at a time.
 # FILTER (an extended regex) keeps only the items whose name matches it,
@@ -36,6 +38,7 @@ for arg in "$@"; do
 	esac
 done
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+FUZZ_RUNS="${FUZZ_RUNS:-}"
 JOBS="${JOBS:-2}"
 UNIT_TIMEOUT="${UNIT_TIMEOUT:-300}"
 TAIL=20
@@ -121,19 +124,23 @@ run_fuzz() {
 	for d in "tests/fuzz/$base.dict" "tests/fuzz/$name.dict"; do
 		[[ -f "$d" ]] && opts+=("-dict=$d")
 	done
+	[[ -n "$FUZZ_RUNS" ]] && opts+=("-runs=$FUZZ_RUNS")
+	# GNU timeout: 0 is no limit.
+	local limit=$((FUZZ_SECONDS > 0 ? FUZZ_SECONDS + 60 : 0))
 	start="$EPOCHREALTIME"
-	timeout -k 10 "$((FUZZ_SECONDS + 60))" "$prog" \
+	timeout -k 10 "$limit" "$prog" \
 		-max_total_time="$FUZZ_SECONDS" -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$wd/" "${opts[@]}" "$wd/corpus" "${seeds[@]}" \
 		</dev/null >"$log" 2>&1
 	rc=$?
 	ran=$((ran + 1))
-	local runs cov
+	local runs cov rate
 	runs="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -n 1)"
+	rate="$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -n 1)"
 	cov="$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)"
 	if ((rc == 0)); then
 		passed=$((passed + 1))
-		echo "PASS $name (${runs:-?} runs, cov ${cov:-?}, $(since "$start")s)"
+		echo "PASS $name (${runs:-?} runs, ${rate:-?}/s, cov ${cov:-?}, $(since "$start")s)"
 		return
 	fi
 	failed=$((failed + 1))
@@ -141,7 +148,7 @@ run_fuzz() {
 	artifact="$(ls "$wd"/crash-* "$wd"/leak-* "$wd"/timeout-* "$wd"/oom-* 2>/dev/null | head -n 1)"
 	what="$(grep -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer): [^(]*' "$log")"
 	if ((rc == 124 || rc == 137)); then
-		what="hung: still running $((FUZZ_SECONDS + 60))s after start"
+		what="hung: still running ${limit}s after start"
 	fi
 	echo "FAIL $name: ${what:-exited with status $rc}${artifact:+ (input: $artifact)}"
 	# The sanitizer report's head says what and where; the tail is stats.

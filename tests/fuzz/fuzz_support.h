@@ -38,3 +38,24 @@ void panic(const char *fmt, ...)
 	fprintf(stderr, "panic: %s\n", message);
 	abort();
 }
+
+/* A broken invariant: print it and abort, so libFuzzer keeps the input. */
+#define FUZZ_CHECK(cond)                                                                 \
+	do {                                                                             \
+		if (!(cond))                                                             \
+			fuzz_fail("check failed: %s (%s:%d)", #cond, __FILE__, __LINE__); \
+	} while (0)
+
+static inline NORETURN __attribute__((format(printf, 1, 2))) void fuzz_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+/* The cmocka assertions the shared fakes in tests/unit/ use. */
+#define assert_true(cond) FUZZ_CHECK(cond)
+#define fail_msg(...) fuzz_fail(__VA_ARGS__)

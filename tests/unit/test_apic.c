@@ -754,6 +754,20 @@ static void test_timer_tsc_deadline(void **state)
 	assert_false(vcpu_apic_has_interrupt(cpu0));
 }
 
+/* A deadline less than a nanosecond of guest time away (the TSC runs at
+ * 2 GHz here) still fires: the timer must not re-arm at the current time
+ * over and over while the clock stands still (found by fuzz_devices). */
+static void test_timer_tsc_deadline_within_a_nanosecond(void **state)
+{
+	lapic_wr(cpu0, 0x320, 0x40049);
+	u64 guest_tsc = HOST_TSC_BASE + START_NS * TSC_PER_NS;
+	msr_wr(cpu0, 0x6e0, guest_tsc + 1);
+	assert_true(next_deadline() > START_NS);
+	advance_to(START_NS + 1);
+	take(cpu0, 0x49);
+	assert_int_equal(msr_rd(cpu0, 0x6e0), 0);
+}
+
 /* Test 8: CR8 is TPR[7:4] (SDM 10.8.6.1 / 11.8.6); reserved bits #GP. */
 static void test_cr8(void **state)
 {
@@ -1016,6 +1030,7 @@ int main(void)
 		T2(test_timer_periodic),
 		T1(test_timer_stops_with_apic),
 		T1(test_timer_tsc_deadline),
+		T1(test_timer_tsc_deadline_within_a_nanosecond),
 		T1(test_cr8),
 		T2(test_x2apic_msrs),
 		T2(test_irq_check),

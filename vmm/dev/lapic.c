@@ -310,9 +310,11 @@ static void tsc_deadline_arm(struct vlapic *lapic)
 		return;
 	}
 	/* Saturating: a deadline centuries away must not wrap into the past
-	 * (the timer would fire, find the TSC short of it and re-arm forever). */
+	 * (the timer would fire, find the TSC short of it and re-arm forever).
+	 * At least 1 ns: with a TSC faster than 1 GHz a deadline a few ticks
+	 * away rounds down to 0 ns, and re-arming at the current time would
+	 * do the same. */
 	u64 now = now_ns(lapic), delta = muldiv_saturating(lapic->tsc_deadline - tsc, NS_PER_SECOND, lapic->tsc_hz);
-	/* Under a nanosecond away still arms after now, never at it. */
 	delta = MAX(delta, 1);
 	arm(lapic, delta > ~0ULL - now ? ~0ULL : now + delta);
 }
