@@ -84,49 +84,6 @@ void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector)
 	vcpu->interrupt_pending = true;
 }
 
-void vcpu_control_refresh(struct vcpu *v)
-{
-	backend->get_control(v, &v->control);
-	v->control_valid = true;
-}
-
-void vcpu_set_sregs(struct vcpu *v, const struct vcpu_sregs *sregs)
-{
-	backend->set_sregs(v, sregs);
-	v->control_valid = false;
-}
-
-static struct cr_context cr_context_of(struct vcpu *v)
-{
-	const struct vcpu_control *c = vcpu_control(v);
-	return (struct cr_context){ c->cr0, c->cr3, c->cr4, c->efer, c->cs_long };
-}
-
-int vcpu_set_cr(struct vcpu *v, unsigned cr, u64 value)
-{
-	struct cr_context now = cr_context_of(v);
-	if (cr_write_check(&v->vm->cr_rules, cr, value, &now))
-		return -1;
-	v->control_valid = false;
-	return backend->set_cr(v, cr, value);
-}
-
-int vcpu_set_efer(struct vcpu *v, u64 efer)
-{
-	struct cr_context now = cr_context_of(v);
-	if (efer_write_check(&v->vm->cr_rules, efer, &now))
-		return -1;
-	v->control_valid = false;
-	return backend->set_efer(v, (efer & ~(u64)EFER_LMA) | (now.efer & EFER_LMA));
-}
-
-int vcpu_set_xcr0(struct vcpu *v, u64 xcr0)
-{
-	if (xcr0_write_check(&v->vm->cr_rules, xcr0))
-		return -1;
-	return backend->set_xcr0(v, xcr0);
-}
-
 #define CPUID_MAX_BASIC_LEAF 0
 #define CPUID_MAX_EXTENDED_LEAF 0x80000000
 #define CPUID_LEAF_FEATURES 1

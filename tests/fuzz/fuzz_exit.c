@@ -65,7 +65,7 @@ static void check_event(const struct fake_event *e)
 		return;
 	}
 	FUZZ_CHECK(e->vector < VEC_FIRST_EXTERNAL && !(RESERVED_EXCEPTIONS & BIT(e->vector)));
-	FUZZ_CHECK(e->has_error_code == !!(EXCEPTIONS_WITH_ERROR_CODE & BIT(e->vector)));
+	FUZZ_CHECK(e->has_error_code == (e->protected_mode && (EXCEPTIONS_WITH_ERROR_CODE & BIT(e->vector))));
 	if (e->vector == VEC_DF)
 		FUZZ_CHECK(e->error_code == 0);
 	if (e->vector == VEC_PF)

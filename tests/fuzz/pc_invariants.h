@@ -131,7 +131,7 @@ static void check_uart(const struct uart16550 *u)
 {
 	FUZZ_CHECK(u->rx_count <= RX_FIFO_SIZE && u->rx_head < RX_FIFO_SIZE);
 	FUZZ_CHECK((u->ier & ~IER_MASK) == 0 && (u->mcr & ~MCR_MASK) == 0);
-	FUZZ_CHECK(u->line_length < LINE_LENGTH);
+	FUZZ_CHECK(u->line.length < CONSOLE_LINE_LENGTH);
 	FUZZ_CHECK(u->irq_level == (pending_interrupt(u) != IIR_NO_INTERRUPT && (u->mcr & MCR_OUT2)));
 }
 

@@ -38,6 +38,7 @@ struct fake_event {
 	bool has_error_code;
 	u32 error_code;
 	u64 cr2; /* CR2 when the event was injected (#PF) */
+	bool protected_mode; /* CR0.PE then: real mode pushes no error code */
 };
 
 struct fake_backend {
@@ -48,6 +49,7 @@ struct fake_backend {
 	bool event_queued;        /* an injection waits for the next entry */
 	bool interrupt_window;
 	/* Every inject_event call since the last fake_backend_reset(). */
+	unsigned xcr0_writes; /* set_xcr0 calls: the host executing XSETBV */
 	struct fake_event events[FAKE_EVENT_LOG_SIZE];
 	unsigned event_count;
 	unsigned injections_overwritten; /* injected while another was queued */
@@ -170,7 +172,8 @@ static void fake_inject_event(struct vcpu *vcpu, enum event_type type, u8 vector
 	if (fake_backend.event_queued)
 		fake_backend.injections_overwritten++;
 	fake_backend.events[fake_backend.event_count++ % FAKE_EVENT_LOG_SIZE] =
-		(struct fake_event){ type, vector, has_error_code, error_code, fake_backend.sregs.cr2 };
+		(struct fake_event){ type, vector, has_error_code, error_code, fake_backend.sregs.cr2,
+				     (fake_backend.sregs.cr0 & CR0_PE) != 0 };
 	fake_backend.event_queued = true;
 }
 
@@ -190,6 +193,7 @@ static void fake_vcpu_put(struct vcpu *vcpu) {}
 /* XSETBV's checks (SDM XSETBV): x87 always on, AVX needs SSE. */
 static int fake_set_xcr0(struct vcpu *vcpu, u64 xcr0)
 {
+	fake_backend.xcr0_writes++; /* the host's own XSETBV */
 	if ((xcr0 & ~FAKE_XCR0_SUPPORTED) || !(xcr0 & FAKE_XCR0_X87) ||
 	    ((xcr0 & FAKE_XCR0_AVX) && !(xcr0 & FAKE_XCR0_SSE)))
 		return -1;

@@ -62,6 +62,9 @@ static struct cpuid_regs fake_cpuid(u32 leaf, u32 subleaf)
 
 #include "vmm/iobus.c"
 #include "vmm/memmap.c"
+#include "vmm/cr_rules.c"
+#include "drivers/console_filter.c"
+#include "vmm/vcpu_control.c"
 #include "vmm/dev/i8259.c"
 /* ioapic.c and lapic.c both have static read_reg/write_reg. */
 #define read_reg ioapic_read_reg
@@ -98,6 +101,14 @@ void console_write(const char *s, size_t len)
 {
 	(void)s;
 	fake_console_output_bytes += len;
+}
+
+/* A raw guest's bytes go through the real filter, as drivers/console.c does. */
+void console_raw_guest_write(const char *owner, u8 byte)
+{
+	static struct raw_console_filter filter;
+	char out[CONSOLE_FILTER_OUTPUT_MAX];
+	console_write(out, raw_console_guest_byte(&filter, owner, byte, out));
 }
 
 int console_getc(void)
@@ -176,30 +187,6 @@ void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector)
 {
 	vcpu->interrupt_vector = vector;
 	vcpu->interrupt_pending = true;
-}
-
-void vcpu_control_refresh(struct vcpu *v)
-{
-	backend->get_control(v, &v->control);
-	v->control_valid = true;
-}
-
-void vcpu_set_sregs(struct vcpu *v, const struct vcpu_sregs *sregs)
-{
-	backend->set_sregs(v, sregs);
-	v->control_valid = false;
-}
-
-int vcpu_set_cr(struct vcpu *v, unsigned cr, u64 value)
-{
-	v->control_valid = false;
-	return backend->set_cr(v, cr, value);
-}
-
-int vcpu_set_efer(struct vcpu *v, u64 efer)
-{
-	v->control_valid = false;
-	return backend->set_efer(v, efer);
 }
 
 bool vcpu_interrupt_pending(struct vcpu *v)
@@ -299,11 +286,17 @@ static int fake_vm_create(const struct fake_vm_config *cfg)
 		fake_ram = calloc(1, cfg->ram_size);
 		if (!fake_ram || memmap_add(&vm->mem, 0, cfg->ram_size, MEMMAP_RAM, fake_ram, 0))
 			return -1;
-		vm->ram_host = fake_ram;
+		vm->ram_end = cfg->ram_size;
 		vm->ram_size = cfg->ram_size;
 		if (cfg->lazy_ram && cfg->ram_size / GUEST_RAM_CHUNK <= BITS_PER_BYTE * sizeof(fake_ram_mapped_bitmap))
 			vm->ram_mapped = fake_ram_mapped_bitmap;
 	}
+	/* Every CR4/EFER feature and x87|SSE|AVX, as the fake CPU reports. */
+	static const struct cr_rules_features fake_cpu = {
+		.leaf1_ecx = ~0u, .leaf1_edx = ~0u, .leaf7_ebx = ~0u, .leaf7_ecx = ~0u, .leaf7_edx = ~0u,
+		.leaf_ext1_edx = ~0u, .xcr0_offered = 0x7,
+	};
+	cr_rules_init(&vm->cr_rules, &fake_cpu);
 	if (fake_vm_create_devices(cfg))
 		return -1;
 	fake_vcpu.vm = vm;

@@ -389,6 +389,119 @@ static void test_exception_during_delivery(void **state)
 	assert_non_null(strstr(fake_vm.stop_reason, "triple fault"));
 }
 
+/* ---- The architectural rules of injection and completion ---- */
+
+/* Real mode pushes no error code (SDM Vol. 3A 20.1.4): a VT-x entry with one
+ * fails, so the #GP for an MSR outside the allow-list carries none. */
+static void test_real_mode_gp_has_no_error_code(void **state)
+{
+	fake_backend_set_mode(X86_MODE_REAL);
+	fake_vcpu.regs.gpr[GPR_RCX] = 0x12345;
+	run_exit((struct vm_exit){ .reason = EXIT_MSR_READ, .msr.index = 0x12345, .instruction_length = 2 });
+	expect_exception(VEC_GP, false, 0);
+	assert_int_equal(fake_vcpu.regs.rip, CODE_AT);
+}
+
+/* TF set: the CPUID Presidio completed ends in a #DB trap with DR6.BS,
+ * after the instruction (SDM Vol. 3B 18.3.1.4). */
+static void test_single_step_after_completed_instruction(void **state)
+{
+	fake_vcpu.regs.rflags |= RFLAGS_TF;
+	fake_backend.sregs.dr6 = DR6_RESET;
+	run_exit((struct vm_exit){ .reason = EXIT_CPUID, .instruction_length = 2 });
+	assert_int_equal(fake_vcpu.regs.rip, CODE_AT + 2);
+	expect_exception(VEC_DB, false, 0);
+	assert_true(fake_backend.sregs.dr6 & DR6_BS);
+
+	fake_backend_reset();
+	fake_backend_set_mode(X86_MODE_PROT32);
+	fake_vcpu.regs.rflags &= ~RFLAGS_TF;
+	run_exit((struct vm_exit){ .reason = EXIT_CPUID, .instruction_length = 2 });
+	assert_null(fake_last_event());
+}
+
+static struct vm_exit xsetbv(u64 value)
+{
+	fake_vcpu.regs.gpr[GPR_RAX] = (u32)value;
+	fake_vcpu.regs.gpr[GPR_RDX] = value >> 32;
+	fake_vcpu.regs.gpr[GPR_RCX] = 0;
+	return (struct vm_exit){ .reason = EXIT_XSETBV, .instruction_length = 3 };
+}
+
+/* XCR0 values the rules refuse never reach the backend (the host's own
+ * XSETBV): #GP, RIP stays. Without CR4.OSXSAVE the instruction is #UD. */
+static void test_xsetbv_rules(void **state)
+{
+	static const u64 refused[] = { 0x0, 0x4, 0x5, 0x23, 0x83, 0xe3, 0x27, 0x8000000000000003ULL };
+	fake_backend.sregs.cr4 |= CR4_OSXSAVE;
+	fake_backend.xcr0 = 1;
+	for (unsigned i = 0; i < ARRAY_SIZE(refused); i++) {
+		run_exit(xsetbv(refused[i]));
+		expect_exception(VEC_GP, true, 0);
+		assert_int_equal(fake_backend.xcr0_writes, 0);
+		assert_int_equal(fake_vcpu.regs.rip, CODE_AT);
+	}
+	run_exit(xsetbv(0x7));
+	assert_int_equal(fake_backend.xcr0, 0x7);
+	assert_int_equal(fake_vcpu.regs.rip, CODE_AT + 3);
+
+	fake_backend.sregs.cr4 &= ~CR4_OSXSAVE;
+	fake_vcpu.control_valid = false;
+	run_exit(xsetbv(0x3));
+	expect_exception(VEC_UD, false, 0);
+}
+
+/* LMSW and CLTS behind a CR0 write intercept (AMD-V, no decode assists):
+ * decoded from the instruction; LMSW can set PE but not clear it. */
+static void test_lmsw_and_clts_decoded(void **state)
+{
+	static const u8 lmsw_ax[] = { 0x0f, 0x01, 0xf0 }, clts[] = { 0x0f, 0x06 };
+	struct vm_exit e = { .reason = EXIT_CR_ACCESS };
+	e.cr.cr = 0;
+	e.cr.type = CR_MOV_TO;
+	e.cr.gpr = CR_GPR_UNKNOWN;
+	fake_backend.sregs.cr0 |= CR0_TS;
+	put_code(lmsw_ax, sizeof(lmsw_ax));
+	fake_vcpu.regs.gpr[GPR_RAX] = CR0_MP; /* PE clear: stays set */
+	run_exit(e);
+	assert_int_equal(fake_backend.sregs.cr0 & (CR0_PE | CR0_MP | CR0_TS), CR0_PE | CR0_MP);
+	assert_int_equal(fake_vcpu.regs.rip, CODE_AT + 3);
+
+	fake_backend.sregs.cr0 |= CR0_TS;
+	put_code(clts, sizeof(clts));
+	run_exit(e);
+	assert_false(fake_backend.sregs.cr0 & CR0_TS);
+	assert_int_equal(fake_vcpu.regs.rip, CODE_AT + 3 + 2);
+}
+
+/* A nested page fault outside RAM while the CPU delivered an event (IDT or
+ * stack in MMIO) is no instruction to emulate: the VM stops, as under KVM. */
+static void test_event_delivery_into_mmio_stops(void **state)
+{
+	struct vm_exit e = { .reason = EXIT_MMIO, .interrupted_event = true, .interrupted_vector = 0x20 };
+	e.mmio.gpa = 0xd0000000;
+	e.mmio.write = true;
+	assert_int_equal(run_exit(e), EXIT_STOP);
+	assert_int_equal(fake_vm.state, VM_STOPPED);
+	assert_non_null(strstr(fake_vm.stop_reason, "event delivery"));
+}
+
+/* WBINVD is skipped; RDPMC is #GP(0) (no counters); an instruction the
+ * vCPU lacks is #UD. */
+static void test_instructions_not_offered(void **state)
+{
+	run_exit((struct vm_exit){ .reason = EXIT_WBINVD, .instruction_length = 2 });
+	assert_null(fake_last_event());
+	assert_int_equal(fake_vcpu.regs.rip, CODE_AT + 2);
+	run_exit((struct vm_exit){ .reason = EXIT_RDPMC, .instruction_length = 2 });
+	expect_exception(VEC_GP, true, 0);
+	struct vm_exit rsm = { .reason = EXIT_UNAVAILABLE_INSTRUCTION, .instruction_length = 2 };
+	rsm.virt_instruction.what = "RSM outside SMM";
+	run_exit(rsm);
+	expect_exception(VEC_UD, false, 0);
+	assert_int_equal(fake_vcpu.regs.rip, CODE_AT + 2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -411,6 +524,12 @@ int main(void)
 		T(test_mmio_read_into_register),
 		T(test_exception_reinjected),
 		T(test_exception_during_delivery),
+		T(test_real_mode_gp_has_no_error_code),
+		T(test_single_step_after_completed_instruction),
+		T(test_xsetbv_rules),
+		T(test_lmsw_and_clts_decoded),
+		T(test_event_delivery_into_mmio_stops),
+		T(test_instructions_not_offered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
