@@ -42,48 +42,6 @@ void vm_log(const struct vm *vm, const char *fmt, ...)
 	pr_info("vm %s: %s", vm->name, line);
 }
 
-void vm_stop(struct vm *vm, const char *fmt, ...)
-{
-	if (vm->state == VM_EXITED || vm->state == VM_STOPPED)
-		return; /* the first reason stands */
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
-	va_end(ap);
-	vm->state = VM_STOPPED;
-}
-
-void vm_request_reset(struct vm *vm)
-{
-	if (vm->state == VM_RUNNING)
-		vm->state = VM_RESET; /* vmm.c rebuilds it: a reset is a new power-on */
-}
-
-#define EXIT_STATUS_CLEAN 1 /* what debug-exit value 0 gives */
-
-void vm_power_off(struct vm *vm)
-{
-	if (vm->state != VM_RUNNING)
-		return;
-	vm->powered_off = true;
-	vm->exit_status = EXIT_STATUS_CLEAN;
-	vm->state = VM_EXITED;
-}
-
-void vm_exit_with_status(struct vm *vm, int status)
-{
-	if (vm->state != VM_RUNNING)
-		return;
-	vm->exit_status = status;
-	vm->state = VM_EXITED;
-}
-
-void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector)
-{
-	vcpu->interrupt_vector = vector;
-	vcpu->interrupt_pending = true;
-}
-
 #define CPUID_MAX_BASIC_LEAF 0
 #define CPUID_MAX_EXTENDED_LEAF 0x80000000
 #define CPUID_LEAF_FEATURES 1
@@ -279,11 +237,6 @@ void vm_destroy(struct vm *vm)
 	/* Device state is owned by the device files; they are freed with the heap
 	 * arena when VMs become restartable. */
 	kfree(vm);
-}
-
-bool vcpu_interrupt_pending(struct vcpu *v)
-{
-	return v->interrupt_pending || (v->irq_check && vcpu_apic_has_interrupt(v));
 }
 
 /* Makes the host's one-shot timer fire at the earliest virtual deadline,

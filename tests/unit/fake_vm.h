@@ -65,6 +65,7 @@ static struct cpuid_regs fake_cpuid(u32 leaf, u32 subleaf)
 #include "vmm/cr_rules.c"
 #include "drivers/console_filter.c"
 #include "vmm/vcpu_control.c"
+#include "vmm/vm_state.c"
 #include "vmm/dev/i8259.c"
 /* ioapic.c and lapic.c both have static read_reg/write_reg. */
 #define read_reg ioapic_read_reg
@@ -147,51 +148,6 @@ void vm_log(const struct vm *vm, const char *fmt, ...)
 	vsnprintf(fake_vm_last_log, sizeof(fake_vm_last_log), fmt, ap);
 	va_end(ap);
 	fake_vm_log_lines++;
-}
-
-void vm_stop(struct vm *vm, const char *fmt, ...)
-{
-	if (vm->state == VM_EXITED || vm->state == VM_STOPPED)
-		return; /* the first reason stands */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
-	va_end(ap);
-	vm->state = VM_STOPPED;
-}
-
-void vm_request_reset(struct vm *vm)
-{
-	if (vm->state == VM_RUNNING)
-		vm->state = VM_RESET;
-}
-
-void vm_power_off(struct vm *vm)
-{
-	if (vm->state != VM_RUNNING)
-		return;
-	vm->powered_off = true;
-	vm->exit_status = 1;
-	vm->state = VM_EXITED;
-}
-
-void vm_exit_with_status(struct vm *vm, int status)
-{
-	if (vm->state != VM_RUNNING)
-		return;
-	vm->exit_status = status;
-	vm->state = VM_EXITED;
-}
-
-void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector)
-{
-	vcpu->interrupt_vector = vector;
-	vcpu->interrupt_pending = true;
-}
-
-bool vcpu_interrupt_pending(struct vcpu *v)
-{
-	return v->interrupt_pending || (v->irq_check && vcpu_apic_has_interrupt(v));
 }
 
 /* What vtime_fire_due() does before every entry: fire each timer that is
