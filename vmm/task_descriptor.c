@@ -46,16 +46,16 @@ int ts_system_access(struct ts_context *t, u64 linear, void *buf, unsigned len, 
 	u32 pf_error = 0;
 	u64 fault_address = 0;
 	linear &= LINEAR_MASK_32;
-	return access_result(t, guest_system_access(t->v, linear, buf, len, write, &pf_error, &fault_address),
-			     pf_error, fault_address, linear, what);
+	enum guest_access_result r = guest_system_access(t->v, linear, buf, len, write, &pf_error, &fault_address);
+	return access_result(t, r, pf_error, fault_address, linear, what);
 }
 
 int ts_data_write(struct ts_context *t, u64 linear, const void *buf, unsigned len)
 {
 	u32 pf_error = 0;
 	u64 fault_address = 0;
-	return access_result(t, guest_linear_write(t->v, linear, buf, len, &pf_error, &fault_address), pf_error,
-			     fault_address, linear, "new task's stack");
+	enum guest_access_result r = guest_linear_write(t->v, linear, buf, len, &pf_error, &fault_address);
+	return access_result(t, r, pf_error, fault_address, linear, "new task's stack");
 }
 
 /* SDM Vol. 3A 3.4.5: a segment descriptor's fields. */
