@@ -29,6 +29,7 @@ paging|paging.elf|
 paging-ram|paging.elf|scratch=ram
 hostile|hostile.elf|
 triple|triple.elf|
+taskswitch|taskswitch.elf|
 bench|bench.elf|
 bench-lapic|bench.elf|irq=lapic
 "

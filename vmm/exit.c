@@ -203,12 +203,6 @@ static bool is_svm_memory_instruction(const struct x86_insn *insn)
 }
 
 
-/* SDM Vol. 3A Table 6-5: contributory exceptions. */
-static bool contributory(u8 vector)
-{
-	return vector == VEC_DE || (vector >= VEC_TS && vector <= VEC_GP);
-}
-
 /*
  * An intercepted exception raised while delivering another one: what the
  * CPU would have done (SDM Table 6-5) — #DF, or a triple fault after #DF.
@@ -226,8 +220,8 @@ static bool merge_exceptions(struct vcpu *v, const struct vm_exit *exit, enum ex
 		*action = EXIT_STOP;
 		return true;
 	}
-	if ((contributory(first) && contributory(second)) ||
-	    (first == VEC_PF && (second == VEC_PF || contributory(second)))) {
+	if ((exception_is_contributory(first) && exception_is_contributory(second)) ||
+	    (first == VEC_PF && (second == VEC_PF || exception_is_contributory(second)))) {
 		vcpu_inject_exception(v, VEC_DF, true, 0);
 		*action = EXIT_CONTINUE;
 		return true;
@@ -326,15 +320,6 @@ static enum exit_action handle_invlpg(struct vcpu *v, const struct vm_exit *exit
 	/* The CPU did not invalidate anything: flush the vCPU's TLB tag. */
 	backend->flush_guest_tlb(v);
 	return skip(v, exit);
-}
-
-static enum exit_action handle_task_switch(struct vcpu *v, const struct vm_exit *exit)
-{
-	vm_stop(v->vm, "hardware task switch (%s to TSS selector 0x%x) at RIP 0x%llx: task switches "
-		"are not emulated on VT-x yet", exit->task_switch.source, exit->task_switch.selector,
-		(unsigned long long)v->regs.rip);
-	backend->dump_state(v);
-	return EXIT_STOP;
 }
 
 static enum exit_action handle_machine_check(struct vcpu *v, const struct vm_exit *exit)

@@ -40,6 +40,21 @@ enum exit_reason {
 	EXIT_REASON_COUNT,
 };
 
+/* What started a task switch, in the encoding of bits 31:30 of VT-x's
+ * exit qualification for task switches (SDM Vol. 3C 27.2.1). */
+enum task_switch_source { TASK_SWITCH_CALL, TASK_SWITCH_IRET, TASK_SWITCH_JMP, TASK_SWITCH_GATE };
+
+/* The event a task gate in the IDT delivers. An instruction's own event
+ * (INTn, INT3, INTO, INT1) saves the EIP after it; a hardware event saves
+ * the EIP it interrupted and sets EXT in the error codes of faults the
+ * switch raises (SDM Vol. 3A 6.13). */
+enum task_switch_event {
+	TASK_EVENT_NONE,      /* CALL, JMP, IRET */
+	TASK_EVENT_EXCEPTION, /* a hardware exception (#DF...) */
+	TASK_EVENT_EXTERNAL,  /* an external interrupt or NMI */
+	TASK_EVENT_SOFTWARE,  /* INTn, INT3, INTO, INT1 */
+};
+
 struct vm_exit {
 	enum exit_reason reason;
 	u64 hardware_reason; /* raw VMX basic exit reason / SVM exit code */
@@ -85,7 +100,13 @@ struct vm_exit {
 		} virt_instruction; /* also EXIT_UNAVAILABLE_INSTRUCTION */
 		struct {
 			u16 selector;  /* the new task's TSS */
-			const char *source; /* CALL, IRET, JMP or task gate */
+			enum task_switch_source source;
+			/* TASK_SWITCH_GATE: the event the switch delivers (the
+			 * backend does not deliver it again: SDM Vol. 3C 27.2.4). */
+			enum task_switch_event event;
+			u8 vector;
+			bool has_error_code;
+			u32 error_code;
 		} task_switch;
 		struct {
 			const char *reason;

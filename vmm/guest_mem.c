@@ -117,8 +117,9 @@ enum guest_access_result guest_linear_to_phys(struct vcpu *vcpu, u64 linear, uns
 		return GUEST_ACCESS_OK;
 	}
 	struct pagewalk_env env = { c->cr0, c->cr3, c->cr4, c->efer, walker_read, walker_write, vcpu->vm };
-	if (c->cpl == 3)
+	if (c->cpl == 3 && !(access & WALK_SYSTEM))
 		access |= WALK_USER;
+	access &= ~(unsigned)WALK_SYSTEM;
 	switch (guest_page_walk(&env, linear, access, gpa, pf_error)) {
 	case WALK_OK: return GUEST_ACCESS_OK;
 	case WALK_PAGE_FAULT: return GUEST_ACCESS_PAGE_FAULT;
@@ -199,4 +200,11 @@ enum guest_access_result guest_linear_write(struct vcpu *vcpu, u64 linear, const
 					    u32 *pf_error, u64 *fault_address)
 {
 	return linear_copy(vcpu, linear, (u8 *)src, len, WALK_WRITE, pf_error, fault_address);
+}
+
+enum guest_access_result guest_system_access(struct vcpu *vcpu, u64 linear, void *buf, u64 len, bool write,
+					     u32 *pf_error, u64 *fault_address)
+{
+	return linear_copy(vcpu, linear, buf, len, (write ? WALK_WRITE : WALK_READ) | WALK_SYSTEM, pf_error,
+			   fault_address);
 }

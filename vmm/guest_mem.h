@@ -55,5 +55,9 @@ enum guest_access_result guest_linear_read(struct vcpu *vcpu, u64 linear, void *
 					   unsigned access, u32 *pf_error, u64 *fault_address);
 enum guest_access_result guest_linear_write(struct vcpu *vcpu, u64 linear, const void *src, u64 len,
 					    u32 *pf_error, u64 *fault_address);
+/* The CPU's own accesses to descriptor tables and TSSs: supervisor
+ * accesses at any CPL (SDM Vol. 3A 4.6). */
+enum guest_access_result guest_system_access(struct vcpu *vcpu, u64 linear, void *buf, u64 len, bool write,
+					     u32 *pf_error, u64 *fault_address);
 /* Current execution mode (real, 16/32-bit protected, 64-bit). */
 enum x86_mode guest_cpu_mode(struct vcpu *vcpu);

@@ -11,6 +11,10 @@ enum walk_access {
 	WALK_WRITE = 1,
 	WALK_USER = 2,
 	WALK_FETCH = 4,
+	/* An implicit supervisor access (SDM Vol. 3A 4.6): the CPU's own reads
+	 * and writes of descriptor tables and TSSs are never user accesses,
+	 * whatever the CPL. Understood by guest_linear_to_phys, not the walker. */
+	WALK_SYSTEM = 8,
 };
 
 /* #PF error code bits (SDM Vol. 3A 4.7) */

@@ -43,6 +43,8 @@ void vcpu_set_cr2(struct vcpu *vcpu, u64 address);
 
 /* vmm/io.c */
 enum exit_action handle_port_io(struct vcpu *vcpu, const struct vm_exit *exit);
+/* vmm/task_switch.c: emulates the hardware task switch the exit reports. */
+enum exit_action handle_task_switch(struct vcpu *vcpu, const struct vm_exit *exit);
 /* vmm/mmio.c */
 enum exit_action handle_mmio(struct vcpu *vcpu, const struct vm_exit *exit);
 int vcpu_decode_current_instruction(struct vcpu *vcpu, u8 *length);

@@ -71,6 +71,12 @@ enum exception_vector {
 	VEC_FIRST_EXTERNAL = 32,
 };
 
+/* SDM Vol. 3A Table 6-5: contributory exceptions (two in a row make #DF). */
+static inline bool exception_is_contributory(u8 vector)
+{
+	return vector == VEC_DE || (vector >= VEC_TS && vector <= VEC_GP);
+}
+
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
 };

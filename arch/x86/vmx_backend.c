@@ -702,12 +702,25 @@ static void unavailable(struct vm_exit *e, const char *what)
 	e->virt_instruction.what = what;
 }
 
+/* The event a task gate in the IDT delivers is in the IDT-vectoring
+ * information (SDM Vol. 3C 27.2.4); the emulated switch delivers it. */
 static void decode_task_switch(struct vm_exit *e, u64 q)
 {
-	static const char *const sources[] = { "CALL", "IRET", "JMP", "task gate" };
 	e->reason = EXIT_TASK_SWITCH;
 	e->task_switch.selector = q & TASK_SWITCH_QUAL_SELECTOR_MASK;
-	e->task_switch.source = sources[(q >> TASK_SWITCH_QUAL_SOURCE_SHIFT) & TASK_SWITCH_QUAL_SOURCE_MASK];
+	e->task_switch.source = (q >> TASK_SWITCH_QUAL_SOURCE_SHIFT) & TASK_SWITCH_QUAL_SOURCE_MASK;
+	u32 vectoring = vmread(VMCS_IDT_VECTORING_INFO);
+	if (e->task_switch.source != TASK_SWITCH_GATE || !(vectoring & INTR_INFO_VALID))
+		return;
+	switch ((vectoring >> INTR_INFO_TYPE_SHIFT) & INTR_INFO_TYPE_MASK) {
+	case INTR_TYPE_HARDWARE_EXCEPTION: e->task_switch.event = TASK_EVENT_EXCEPTION; break;
+	case INTR_TYPE_EXTERNAL: case INTR_TYPE_NMI: e->task_switch.event = TASK_EVENT_EXTERNAL; break;
+	default: e->task_switch.event = TASK_EVENT_SOFTWARE; break;
+	}
+	e->task_switch.vector = vectoring & INTR_INFO_VECTOR_MASK;
+	e->task_switch.has_error_code = vectoring & INTR_INFO_ERROR_CODE_VALID;
+	if (e->task_switch.has_error_code)
+		e->task_switch.error_code = vmread(VMCS_IDT_VECTORING_ERROR_CODE);
 }
 
 static void decode_exit(struct vcpu *v, struct vm_exit *e)
@@ -819,8 +832,12 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	v->regs.gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
 	u32 vectoring = vmread(VMCS_IDT_VECTORING_INFO);
-	reinject(vectoring);
 	decode_exit(v, e);
+	/* A task switch through a task gate delivers the event itself
+	 * (vmm/task_switch.c): queueing it again would deliver it twice. */
+	if (e->reason == EXIT_TASK_SWITCH && e->task_switch.event != TASK_EVENT_NONE)
+		vectoring = 0;
+	reinject(vectoring);
 	if (e->reason == EXIT_EXTERNAL_INTERRUPT)
 		cpu_service_interrupts(); /* not acknowledged on exit: the host's handler EOIs it */
 	if (vectoring & INTR_INFO_VALID) {
