@@ -32,6 +32,8 @@
 #include "vmm/msr.c"
 #include "vmm/cpuid.c"
 #include "vmm/exit.c"
+#include "vmm/task_descriptor.c"
+#include "vmm/task_switch.c"
 #include "tests/unit/fake_backend.h"
 #include "tests/fuzz/pc_invariants.h"
 #include "tests/fuzz/fuzz_exit_guest.h"

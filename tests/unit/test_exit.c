@@ -21,6 +21,8 @@
 /* cmocka's skip() macro would rename exit.c's skip(). */
 #undef skip
 #include "vmm/exit.c"
+#include "vmm/task_descriptor.c"
+#include "vmm/task_switch.c"
 #include "tests/unit/fake_backend.h"
 
 #define RAM_SIZE (64 * KiB)
