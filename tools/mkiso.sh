@@ -34,7 +34,11 @@ tmpiso="$iso.tmp.$$"
 trap 'rm -rf "$stage" "$stage.log" "$tmpiso"' EXIT
 trap 'exit 1' INT TERM HUP
 mkdir -p "$stage/boot/grub"
-cp "$elf" "$stage/boot/presidio.elf"
+# Without debug sections (~0.8 MB of DWARF): with them, once the ELF grew to
+# ~970 KB, GRUB 2.06 on OVMF failed to load it ("failure reading sector
+# 0x2600 from cd0"), and no boot needs them. Symbolize fault-dump addresses
+# with build/presidio.elf.
+objcopy --strip-debug "$elf" "$stage/boot/presidio.elf"
 
 # Append the extra words to every "multiboot2 /boot/presidio.elf ..." line.
 awk -v extra="$*" '
