@@ -1,4 +1,4 @@
-# Test guests (DESIGN.md, "Tests (the pyramid)", item 2). Included from the
+# Test guests (the README's tests, item 2). Included from the
 # top-level Makefile; paths are relative to the repository root.
 #
 #   make guests          build $(GUEST_IMAGES)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Layering rules from ../shared/DESIGN.md, checked on the source tree:
+# The layering rules (README, "Layout"), checked on the source tree:
 #   1. vmm/ never includes a VT-x or AMD-V header, nor any arch/x86 header
 #      other than arch/x86/cpu.h and arch/x86/tsc.h (every #include line of
 #      every file under vmm/, recursively);
