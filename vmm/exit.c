@@ -213,20 +213,20 @@ static bool merge_exceptions(struct vcpu *v, const struct vm_exit *exit, enum ex
 	u8 first = exit->interrupted_vector, second = exit->exception.vector;
 	if (!exit->interrupted_exception)
 		return false;
-	if (first == VEC_DF) {
+	switch (exception_pair(first, second)) {
+	case EXCEPTIONS_TRIPLE_FAULT:
 		vm_stop(v->vm, "triple fault at RIP 0x%llx (vector %u while delivering #DF)",
 			(unsigned long long)v->regs.rip, second);
 		backend->dump_state(v);
 		*action = EXIT_STOP;
 		return true;
-	}
-	if ((exception_is_contributory(first) && exception_is_contributory(second)) ||
-	    (first == VEC_PF && (second == VEC_PF || exception_is_contributory(second)))) {
+	case EXCEPTIONS_DOUBLE_FAULT:
 		vcpu_inject_exception(v, VEC_DF, true, 0);
 		*action = EXIT_CONTINUE;
 		return true;
+	default:
+		return false; /* benign: the second is delivered, the first recurs */
 	}
-	return false; /* benign: the second is delivered, the first recurs */
 }
 
 static enum exit_action reinject_exception(struct vcpu *v, const struct vm_exit *exit)

@@ -227,18 +227,18 @@ bool ts_deliver_fault(struct ts_context *t)
 {
 	struct vcpu *v = t->v;
 	u8 first = t->vector, second = t->fault_vector;
-	if (!t->committed && t->event == TASK_EVENT_EXCEPTION) {
-		if (first == VEC_DF) {
-			vm_stop(v->vm, "triple fault: vector %u (error code 0x%x) while switching to TSS selector "
-				"0x%x to deliver #DF", second, t->fault_error_code, t->selector);
-			backend->dump_state(v);
-			return false;
-		}
-		if ((exception_is_contributory(first) && exception_is_contributory(second)) ||
-		    (first == VEC_PF && (second == VEC_PF || exception_is_contributory(second)))) {
-			vcpu_inject_exception(v, VEC_DF, true, 0);
-			return true;
-		}
+	bool delivering = !t->committed && t->event == TASK_EVENT_EXCEPTION;
+	switch (delivering ? exception_pair(first, second) : EXCEPTIONS_SERIAL) {
+	case EXCEPTIONS_TRIPLE_FAULT:
+		vm_stop(v->vm, "triple fault: vector %u (error code 0x%x) while switching to TSS selector "
+			"0x%x to deliver #DF", second, t->fault_error_code, t->selector);
+		backend->dump_state(v);
+		return false;
+	case EXCEPTIONS_DOUBLE_FAULT:
+		vcpu_inject_exception(v, VEC_DF, true, 0);
+		return true;
+	default:
+		break;
 	}
 	if (second == VEC_PF)
 		vcpu_inject_page_fault(v, t->fault_address, t->fault_error_code);

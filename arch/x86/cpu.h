@@ -77,6 +77,20 @@ static inline bool exception_is_contributory(u8 vector)
 	return vector == VEC_DE || (vector >= VEC_TS && vector <= VEC_GP);
 }
 
+/* What an exception raised while delivering another becomes (SDM Vol. 3A
+ * Table 6-5): handled serially, a #DF, or, during #DF, a triple fault. */
+enum exception_pair { EXCEPTIONS_SERIAL, EXCEPTIONS_DOUBLE_FAULT, EXCEPTIONS_TRIPLE_FAULT };
+
+static inline enum exception_pair exception_pair(u8 first, u8 second)
+{
+	if (first == VEC_DF)
+		return EXCEPTIONS_TRIPLE_FAULT;
+	if ((exception_is_contributory(first) && exception_is_contributory(second)) ||
+	    (first == VEC_PF && (second == VEC_PF || exception_is_contributory(second))))
+		return EXCEPTIONS_DOUBLE_FAULT;
+	return EXCEPTIONS_SERIAL;
+}
+
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
 };
