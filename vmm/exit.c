@@ -12,7 +12,6 @@
 #include "arch/x86/tsc.h"
 #include "lib/print.h"
 
-#define CR4_OSXSAVE BIT(18)
 #define VIRT_INSTRUCTION_LOG_LIMIT 16
 
 static const char *const reason_names[EXIT_REASON_COUNT] = {
@@ -329,11 +328,9 @@ static enum exit_action handle_machine_check(struct vcpu *v, const struct vm_exi
 	return EXIT_STOP;
 }
 
-#define CR0_TS BIT(3)
 #define MOV_TO_CR_OPCODE 0x22
 #define MOV_FROM_CR_OPCODE 0x20
 #define LMSW_BITS 0xf /* PE, MP, EM, TS */
-#define CR0_PE BIT(0)
 
 #define CR8_TPR 8
 

@@ -120,4 +120,11 @@ struct vm_exit {
 
 #define CR_GPR_UNKNOWN 0xff
 
+/* The backends' exit for an instruction this vCPU does not have (#UD). */
+static inline void exit_unavailable_instruction(struct vm_exit *e, const char *what)
+{
+	e->reason = EXIT_UNAVAILABLE_INSTRUCTION;
+	e->virt_instruction.what = what;
+}
+
 const char *exit_reason_name(enum exit_reason reason);

@@ -455,12 +455,6 @@ static void decode_virt_instruction(u64 code, struct vm_exit *e)
 	e->virt_instruction.what = names[code - SVM_EXIT_VMRUN] ? names[code - SVM_EXIT_VMRUN] : "SVM instruction";
 }
 
-static void unavailable(struct vm_exit *e, const char *what)
-{
-	e->reason = EXIT_UNAVAILABLE_INSTRUCTION;
-	e->virt_instruction.what = what;
-}
-
 static void decode_exit(struct vcpu *v, struct vm_exit *e)
 {
 	const struct vmcb *vmcb = svm(v)->vmcb;
@@ -510,11 +504,11 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->reason = EXIT_VIRT_INSTRUCTION;
 		e->virt_instruction.what = "INVLPGA";
 		break;
-	case SVM_EXIT_MONITOR: unavailable(e, "MONITOR"); break;
-	case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_ARMED: unavailable(e, "MWAIT"); break;
-	case SVM_EXIT_RSM: unavailable(e, "RSM outside SMM"); break;
-	case SVM_EXIT_RDTSCP: unavailable(e, "RDTSCP"); break;
-	case SVM_EXIT_RDPRU: unavailable(e, "RDPRU"); break;
+	case SVM_EXIT_MONITOR: exit_unavailable_instruction(e, "MONITOR"); break;
+	case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_ARMED: exit_unavailable_instruction(e, "MWAIT"); break;
+	case SVM_EXIT_RSM: exit_unavailable_instruction(e, "RSM outside SMM"); break;
+	case SVM_EXIT_RDTSCP: exit_unavailable_instruction(e, "RDTSCP"); break;
+	case SVM_EXIT_RDPRU: exit_unavailable_instruction(e, "RDPRU"); break;
 	case SVM_EXIT_RDPMC: e->reason = EXIT_RDPMC; break;
 	case SVM_EXIT_WBINVD: e->reason = EXIT_WBINVD; break;
 	case SVM_EXIT_SMI: e->reason = EXIT_SMI; break;

@@ -696,12 +696,6 @@ static void decode_entry_failure(struct vm_exit *e, u32 basic)
 							       : "entry failure";
 }
 
-static void unavailable(struct vm_exit *e, const char *what)
-{
-	e->reason = EXIT_UNAVAILABLE_INSTRUCTION;
-	e->virt_instruction.what = what;
-}
-
 /* The event a task gate in the IDT delivers is in the IDT-vectoring
  * information (SDM Vol. 3C 27.2.4); the emulated switch delivers it. */
 static void decode_task_switch(struct vm_exit *e, u64 q)
@@ -759,7 +753,7 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 	case EXIT_REASON_TASK_SWITCH: decode_task_switch(e, q); break;
 	case EXIT_REASON_IO_SMI: case EXIT_REASON_OTHER_SMI: e->reason = EXIT_SMI; break;
 	case EXIT_REASON_MACHINE_CHECK: e->reason = EXIT_MACHINE_CHECK; break;
-	case EXIT_REASON_RSM: unavailable(e, "RSM outside SMM"); break;
+	case EXIT_REASON_RSM: exit_unavailable_instruction(e, "RSM outside SMM"); break;
 	case EXIT_REASON_XSETBV: e->reason = EXIT_XSETBV; break;
 	case EXIT_REASON_EPT_VIOLATION:
 		e->reason = EXIT_MMIO;
@@ -773,8 +767,8 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 		e->failure.code = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
 		break;
 	case EXIT_REASON_GETSEC: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "GETSEC"; break;
-	case EXIT_REASON_MWAIT: unavailable(e, "MWAIT"); break;
-	case EXIT_REASON_MONITOR: unavailable(e, "MONITOR"); break;
+	case EXIT_REASON_MWAIT: exit_unavailable_instruction(e, "MWAIT"); break;
+	case EXIT_REASON_MONITOR: exit_unavailable_instruction(e, "MONITOR"); break;
 	case EXIT_REASON_RDPMC: e->reason = EXIT_RDPMC; break;
 	case EXIT_REASON_INVEPT: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "INVEPT"; break;
 	case EXIT_REASON_INVVPID: e->reason = EXIT_VIRT_INSTRUCTION; e->virt_instruction.what = "INVVPID"; break;
