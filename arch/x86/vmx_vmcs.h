@@ -1,5 +1,6 @@
 /* VMCS field encodings (SDM Vol. 3D Appendix B) and control bits (Vol. 3C 25). */
 #pragma once
+#include "lib/types.h"
 
 enum vmcs_field {
 	/* 16-bit control and state */
@@ -250,3 +251,24 @@ enum vmcs_field {
 /* EPT pointer */
 #define EPTP_MEMTYPE_WB 6
 #define EPTP_WALK_LENGTH_4 (3 << 3)
+
+/* VMREAD/VMWRITE of the current VMCS (the caller made it current). */
+static inline u64 vmread(enum vmcs_field field)
+{
+	u64 value;
+	__asm__ volatile("vmread %1, %0" : "=r"(value) : "r"((u64)field) : "cc");
+	return value;
+}
+
+static inline void vmwrite(enum vmcs_field field, u64 value)
+{
+	__asm__ volatile("vmwrite %1, %0" ::"r"((u64)field), "r"(value) : "cc", "memory");
+}
+
+struct vcpu;
+struct vm_exit;
+/* vmx_exit.c: the exit just taken, normalized; the IDT-vectoring event it
+ * cut short queued for the next entry; a VM-instruction error's name. */
+void vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *exit);
+void vmx_reinject(u32 idt_vectoring_info);
+const char *vmx_instruction_error_name(u64 number);
