@@ -1,0 +1,20 @@
+/*
+ * What vmm/ needs of the host machine besides the backend: which CPU it
+ * runs on, IPIs between host CPUs, and sleeping until an interrupt or a
+ * deadline. arch/x86/smp.c implements it; host unit tests fake it.
+ */
+#pragma once
+#include "lib/types.h"
+
+#define HOST_MAX_CPUS 64
+
+/* Index of the calling CPU (0 = boot CPU), dense over the CPUs that are up. */
+unsigned host_cpu_index(void);
+/* CPUs that are up with VT enabled, and whether CPU i is one of them. */
+unsigned host_cpu_count(void);
+bool host_cpu_usable(unsigned cpu);
+/* Makes CPU 'cpu' leave guest mode or a host_cpu_idle() (the kick vector). */
+void host_cpu_kick(unsigned cpu);
+/* Sleeps with interrupts enabled until an interrupt arrives or the TSC
+ * reaches 'deadline_tsc' (~0: no deadline); returns with them disabled. */
+void host_cpu_idle(u64 deadline_tsc);
