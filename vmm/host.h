@@ -15,6 +15,9 @@ unsigned host_cpu_count(void);
 bool host_cpu_usable(unsigned cpu);
 /* Makes CPU 'cpu' leave guest mode or a host_cpu_idle() (the kick vector). */
 void host_cpu_kick(unsigned cpu);
+/* Runs fn on CPU 'cpu' (not the calling one); fn never returns. For the
+ * scheduler's loop on each CPU. */
+void host_cpu_start(unsigned cpu, void (*fn)(void));
 /* Sleeps with interrupts enabled until an interrupt arrives or the TSC
  * reaches 'deadline_tsc' (~0: no deadline); returns with them disabled. */
 void host_cpu_idle(u64 deadline_tsc);

@@ -8,6 +8,7 @@
 #include "vmm/vcpu_state.h"
 #include "vmm/vtime.h"
 #include "vmm/cr_rules.h"
+#include "vmm/vcpu_request.h"
 
 #define VM_NAME_MAX 24
 #define VM_MAX_VCPUS 8
@@ -52,6 +53,13 @@ struct vcpu {
 	bool window_requested;
 	u64 armed_deadline;    /* what the host one-shot timer is set for */
 	struct vcpu_apic *apic; /* the local APIC (vmm/apic.c) */
+	/* SMP (vmm/vcpu_request.h, vmm/sched.c). */
+	u64 requests;          /* bit n: enum vcpu_request n (atomic) */
+	enum vcpu_mode mode;   /* written by its own CPU, read by kickers */
+	enum vcpu_run_state run_state;
+	unsigned cpu;          /* the host CPU it is pinned to */
+	u32 nmi_pending;       /* NMIs sent and not yet injected (atomic) */
+	u8 sipi_vector;        /* of the last start-up IPI */
 	bool irq_check;        /* the 8259 or local APIC may have something: look */
 	/* MSR state the backend does not hold. */
 	u64 tsc_offset;
