@@ -22,6 +22,7 @@
 #include "mm/paging.h"
 #include "mm/phys.h"
 #include "vmm/vmm.h"
+#include "vmm/backend.h"
 
 #define PRESIDIO_VERSION "0.1"
 #define ERROR_LENGTH 256
@@ -216,13 +217,18 @@ void kmain(u32 magic, u32 info_phys)
 	acpi_init(&boot_info);
 	lapic_init();
 
-	enum virt_backend backend = virt_detect(err, sizeof(err));
-	if (backend == VIRT_NONE) {
+	enum virt_backend vt = virt_detect(err, sizeof(err));
+	if (vt == VIRT_NONE) {
 		pr_err("no hardware virtualization: %s", err);
 		pr_err("Presidio needs VT-x or AMD-V; halting");
 		cpu_halt_forever();
 	}
 	virt_print_summary();
+	backend = backend_select(err, sizeof(err));
+	if (backend && backend->cpu_enable(err, sizeof(err)))
+		backend = NULL;
+	if (!backend)
+		pr_err("VMs cannot run: %s", err);
 	crash_test(hv_options.crash);
 
 	u64 us = tsc_to_us(rdtsc() - tsc_at_entry());

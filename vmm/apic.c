@@ -119,7 +119,7 @@ static void lapic_timer_expired(void *opaque, u64 now_ns)
 static void lapic_requested(void *ctx)
 {
 	struct vcpu_apic *a = ctx;
-	a->vcpu->irq_check = true;
+	vcpu_request(a->vcpu, VCPU_REQ_EVENT);
 }
 
 /* The 8259's INT rose: only the BSP's LINT0 is wired to it. */
@@ -127,7 +127,7 @@ static void pic_output_rose(void *opaque)
 {
 	struct vm *vm = opaque;
 	if (vm->vcpu_count)
-		vm->vcpu[0]->irq_check = true;
+		vcpu_request(vm->vcpu[0], VCPU_REQ_EVENT);
 }
 
 static void lapic_eoi_level(void *ctx, u8 vector)
@@ -222,6 +222,7 @@ int vcpu_apic_create(struct vcpu *v)
 		.ctx = a,
 	};
 	vtimer_init(v->vm, &a->timer, lapic_timer_expired, a);
+	a->timer.owner = v; /* fired on the vCPU's own CPU */
 	vlapic_init(&a->lapic, v->id, v->id == 0, &a->ops, LAPIC_DEFAULT_BUS_HZ, tsc_hz);
 	firmware_setup(&a->lapic);
 	v->apic = a;

@@ -1,7 +1,13 @@
 /*
  * The one seam between vmm/ and the CPU: a table of operations filled by
- * the VT-x (arch/x86/vmx.c) or AMD-V (arch/x86/svm.c) backend and chosen
- * once at boot. vmm/ includes this header, never a vendor one.
+ * the VT-x (arch/x86/vmx_backend.c) or AMD-V (arch/x86/svm_backend.c)
+ * backend and chosen once at boot (arch/x86/virt.c, which also does the
+ * backend's one-time global set-up). vmm/ includes this header, never a
+ * vendor one.
+ *
+ * A vCPU is pinned to one host CPU: every hook that takes a vcpu runs on
+ * that CPU, except vcpu_create/vcpu_destroy and the state set-up between
+ * vcpu_create and vcpu_release, which run on the CPU building the VM.
  */
 #pragma once
 #include "lib/types.h"
@@ -20,7 +26,7 @@ enum event_type {
 
 struct backend_ops {
 	const char *name;
-	/* Turns virtualization on for the calling CPU. */
+	/* Turns virtualization on for the calling CPU (once per CPU). */
 	int (*cpu_enable)(char *err, size_t err_len);
 	/* Turns it off again (VMXOFF / EFER.SVME=0) when no VM is left. */
 	void (*cpu_disable)(void);
@@ -32,6 +38,9 @@ struct backend_ops {
 	int (*map_ram)(struct vm *vm, u64 gpa, u64 size);
 	void (*vm_destroy)(struct vm *vm);
 	int (*vcpu_create)(struct vcpu *vcpu, char *err, size_t err_len);
+	/* The calling CPU is done with the vCPU's hardware structure (VMCLEAR:
+	 * the VMCS may then be loaded on another CPU, or freed). */
+	void (*vcpu_release)(struct vcpu *vcpu);
 	void (*vcpu_destroy)(struct vcpu *vcpu);
 	/* Enter the guest and return when it exits, with the exit normalized. */
 	void (*vcpu_run)(struct vcpu *vcpu, struct vm_exit *exit);
@@ -45,13 +54,16 @@ struct backend_ops {
 	/* Event injection at the next entry. */
 	void (*inject_event)(struct vcpu *vcpu, enum event_type type, u8 vector,
 			     bool has_error_code, u32 error_code);
-	bool (*event_pending)(struct vcpu *vcpu); /* an injection is still queued */
 	/* Can an external interrupt be injected now (IF=1, no shadow, none queued)? */
 	bool (*interrupt_allowed)(struct vcpu *vcpu);
 	/* After Presidio completes an instruction for the guest, the STI /
 	 * MOV SS shadow it was in has ended, as it would on hardware. */
 	void (*clear_interrupt_shadow)(struct vcpu *vcpu);
 	void (*set_interrupt_window)(struct vcpu *vcpu, bool enable);
+	/* Can an NMI be injected now (not blocked by one in progress, none
+	 * queued)? The window exits as soon as one can. */
+	bool (*nmi_allowed)(struct vcpu *vcpu);
+	void (*set_nmi_window)(struct vcpu *vcpu, bool enable);
 	void (*flush_guest_tlb)(struct vcpu *vcpu);
 	/* Make this vCPU's FPU/XSAVE state live on this CPU, or save it. */
 	void (*vcpu_load)(struct vcpu *vcpu);
@@ -63,7 +75,7 @@ struct backend_ops {
 	void (*dump_state)(struct vcpu *vcpu);
 };
 
-/* Filled by vmm_select_backend() from the CPU's capabilities. */
+/* Chosen at boot by backend_select() from the CPU's capabilities. */
 extern const struct backend_ops *backend;
 
 /* Chooses the backend for this CPU (arch/x86/virt.c); NULL with a reason. */

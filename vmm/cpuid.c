@@ -32,6 +32,19 @@
 #define L1_EBX_APIC_ID_SHIFT 24
 #define L1_EBX_LOGICAL_COUNT_SHIFT 16
 #define L1_EBX_LOW_MASK 0xffff
+#define L4_EAX_CORES_SHIFT 26 /* cores per package - 1 */
+#define L4_EAX_CORES_MASK (0x3fu << L4_EAX_CORES_SHIFT)
+#define L4_CACHE_TYPE_MASK 0x1f /* 0: no more caches */
+#define LB_LEVEL_TYPE_SHIFT 8
+#define LB_LEVEL_SMT 1
+#define LB_LEVEL_CORE 2
+#define LB_SHIFT_MASK 0x1f
+#define L80000001_ECX_CMP_LEGACY BIT(1)
+#define L80000001_ECX_TOPOEXT BIT(22)
+#define L80000008_ECX_CORE_ID_SIZE_SHIFT 12
+#define LEAF_CACHE_PARAMETERS 0x4
+#define LEAF_ADDRESS_SIZES 0x80000008
+#define LEAF_AMD_TOPOLOGY 0x8000001e
 /* Leaf 7 subleaf 0 */
 #define L7_EBX_SGX BIT(2)
 #define L7_EBX_PQM BIT(12)
@@ -80,6 +93,36 @@ static u32 signature_word(unsigned offset)
 	return (u32)(u8)s[0] | (u32)(u8)s[1] << 8 | (u32)(u8)s[2] << 16 | (u32)(u8)s[3] << 24;
 }
 
+static u32 vcpu_count(const struct cpuid_guest_info *info)
+{
+	return info->vcpu_count ? info->vcpu_count : 1;
+}
+
+/* Bits of the APIC ID that number the cores of the one package. */
+static u32 core_id_bits(const struct cpuid_guest_info *info)
+{
+	u32 bits = 0;
+	while ((1u << bits) < vcpu_count(info))
+		bits++;
+	return bits;
+}
+
+/* Leaf 0xB: an SMT level of one thread, a core level with every vCPU,
+ * EDX the x2APIC ID (= vCPU index, as in the MADT). */
+static struct cpuid_result topology_leaf(u32 subleaf, const struct cpuid_guest_info *info)
+{
+	struct cpuid_result r = { 0, 0, subleaf & 0xff, info->vcpu_id };
+	if (subleaf == 0) {
+		r.ebx = 1;
+		r.ecx |= LB_LEVEL_SMT << LB_LEVEL_TYPE_SHIFT;
+	} else if (subleaf == 1) {
+		r.eax = core_id_bits(info) & LB_SHIFT_MASK;
+		r.ebx = vcpu_count(info);
+		r.ecx |= LB_LEVEL_CORE << LB_LEVEL_TYPE_SHIFT;
+	}
+	return r;
+}
+
 static struct cpuid_result leaf1(struct cpuid_result r, const struct cpuid_guest_info *info)
 {
 	r.ecx &= ~(L1_ECX_MONITOR | L1_ECX_DS_CPL | L1_ECX_VMX | L1_ECX_SMX | L1_ECX_EST |
@@ -93,8 +136,10 @@ static struct cpuid_result leaf1(struct cpuid_result r, const struct cpuid_guest
 	/* Machine checks are the host's business: no MCG/MCi MSRs for the guest. */
 	r.edx &= ~(L1_EDX_ACPI | L1_EDX_DS | L1_EDX_HTT | L1_EDX_TM | L1_EDX_PBE | L1_EDX_MCE |
 		   L1_EDX_MCA);
-	r.ebx = (r.ebx & L1_EBX_LOW_MASK) | (1u << L1_EBX_LOGICAL_COUNT_SHIFT) |
+	r.ebx = (r.ebx & L1_EBX_LOW_MASK) | ((1u << core_id_bits(info)) << L1_EBX_LOGICAL_COUNT_SHIFT) |
 		(info->vcpu_id << L1_EBX_APIC_ID_SHIFT);
+	if (vcpu_count(info) > 1)
+		r.edx |= L1_EDX_HTT; /* "the logical count is valid", not hyper-threads */
 	return r;
 }
 
@@ -121,10 +166,22 @@ struct cpuid_result cpuid_filter(u32 leaf, u32 subleaf, struct cpuid_result r,
 	switch (leaf) {
 	case 1:
 		return leaf1(r, info);
+	case LEAF_TOPOLOGY:
+		return topology_leaf(subleaf, info);
+	case LEAF_CACHE_PARAMETERS:
+		if (r.eax & L4_CACHE_TYPE_MASK)
+			r.eax = (r.eax & ~L4_EAX_CORES_MASK) |
+				((((1u << core_id_bits(info)) - 1) << L4_EAX_CORES_SHIFT) & L4_EAX_CORES_MASK);
+		return r;
+	case LEAF_ADDRESS_SIZES:
+		/* AMD: NC (cores - 1) and the APIC ID bits that number them. */
+		r.ecx = (vcpu_count(info) - 1) | (core_id_bits(info) << L80000008_ECX_CORE_ID_SIZE_SHIFT);
+		return r;
+	case LEAF_AMD_TOPOLOGY:
+		return zero; /* TOPOEXT is hidden: the host's numbering is not the VM's */
 	case LEAF_MONITOR:
 	case LEAF_THERMAL:
 	case LEAF_PERFMON:
-	case LEAF_TOPOLOGY:
 	case LEAF_TOPOLOGY_V2:
 	case LEAF_SVM:
 		return zero;
@@ -158,7 +215,8 @@ struct cpuid_result cpuid_filter(u32 leaf, u32 subleaf, struct cpuid_result r,
 	case LEAF_EXT_FEATURES:
 		r.ecx &= ~(L80000001_ECX_SVM | L80000001_ECX_EXT_APIC_SPACE | L80000001_ECX_IBS | L80000001_ECX_SKINIT |
 			   L80000001_ECX_WDT | L80000001_ECX_LWP | L80000001_ECX_PERFCTR_CORE |
-			   L80000001_ECX_PERFCTR_NB | L80000001_ECX_PERFCTR_LLC | L80000001_ECX_MONITORX);
+			   L80000001_ECX_PERFCTR_NB | L80000001_ECX_PERFCTR_LLC | L80000001_ECX_MONITORX |
+			   L80000001_ECX_TOPOEXT | L80000001_ECX_CMP_LEGACY);
 		r.edx &= ~L80000001_EDX_RDTSCP; /* TSC_AUX is not virtualized */
 		return r;
 	case LEAF_EXT_POWER:

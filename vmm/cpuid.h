@@ -15,7 +15,8 @@ struct cpuid_result {
 };
 
 struct cpuid_guest_info {
-	u32 vcpu_id;
+	u32 vcpu_id;          /* = its APIC ID */
+	u32 vcpu_count;       /* the VM's vCPUs: one package, one core each (0 = 1) */
 	bool guest_osxsave;   /* guest CR4.OSXSAVE, mirrored in leaf 1 ECX */
 	u32 tsc_khz;          /* 0 if unknown */
 	u64 xcr0_supported;   /* XCR0 bits a guest may set (leaf 0xD) */

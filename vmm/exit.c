@@ -146,8 +146,9 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vm_exit *exit)
 {
 	u32 leaf = (u32)v->regs.gpr[GPR_RAX], subleaf = (u32)v->regs.gpr[GPR_RCX];
 	struct cpuid_regs host = cpuid(leaf, subleaf);
-	struct cpuid_guest_info info = { v->id, (vcpu_control(v)->cr4 & CR4_OSXSAVE) != 0,
-					 (u32)(tsc_hz / 1000), backend->xcr0_supported() };
+	struct cpuid_guest_info info = { .vcpu_id = v->id, .vcpu_count = v->vm->vcpu_count,
+					 .guest_osxsave = (vcpu_control(v)->cr4 & CR4_OSXSAVE) != 0,
+					 .tsc_khz = (u32)(tsc_hz / 1000), .xcr0_supported = backend->xcr0_supported() };
 	struct cpuid_result r = cpuid_filter(leaf, subleaf,
 					     (struct cpuid_result){ host.eax, host.ebx, host.ecx, host.edx }, &info);
 	v->regs.gpr[GPR_RAX] = r.eax;
@@ -183,8 +184,8 @@ static enum exit_action handle_hlt(struct vcpu *v, const struct vm_exit *exit)
 {
 	if (!vcpu_skip_instruction(v, exit))
 		return EXIT_STOP;
-	if ((v->regs.rflags & RFLAGS_IF) && vcpu_halt(v))
-		return EXIT_CONTINUE; /* the run loop injects what woke it */
+	if (vcpu_halt(v, (v->regs.rflags & RFLAGS_IF) != 0))
+		return EXIT_CONTINUE; /* the run loop injects what woke it, or the CPU goes to another vCPU */
 	vm_stop(v->vm, "HLT with %s and no timer or device that could wake it (RIP 0x%llx)",
 		(v->regs.rflags & RFLAGS_IF) ? "interrupts enabled" : "interrupts disabled",
 		(unsigned long long)v->regs.rip);
@@ -471,8 +472,23 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 	[EXIT_ENTRY_FAILED] = handle_entry_failed,
 };
 
+/* Exits that reach the VM's devices, buses, interrupt controllers, timers
+ * or the first touch of guest RAM run under the VM's lock; the others
+ * touch only the vCPU's own state. */
+static const bool takes_vm_lock[EXIT_REASON_COUNT] = {
+	[EXIT_IO] = true, [EXIT_MMIO] = true, [EXIT_MSR_READ] = true, [EXIT_MSR_WRITE] = true,
+	[EXIT_HLT] = true, [EXIT_CR_ACCESS] = true,
+};
+
 enum exit_action exit_dispatch(struct vcpu *v, const struct vm_exit *exit)
 {
 	exit_handler h = exit->reason < EXIT_REASON_COUNT ? handlers[exit->reason] : NULL;
-	return h ? h(v, exit) : handle_unknown(v, exit);
+	if (!h)
+		return handle_unknown(v, exit);
+	if (!takes_vm_lock[exit->reason])
+		return h(v, exit);
+	spin_lock(&v->vm->lock);
+	enum exit_action action = h(v, exit);
+	spin_unlock(&v->vm->lock);
+	return action;
 }

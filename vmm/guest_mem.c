@@ -38,6 +38,10 @@ void guest_ram_prepare(struct vm *vm, u64 gpa, u64 len)
 	if (!vm->ram_cleared || !len || gpa >= vm->ram_end)
 		return;
 	u64 first = gpa / GUEST_RAM_CHUNK, last = (MIN(gpa + len, vm->ram_end) - 1) / GUEST_RAM_CHUNK;
+	/* vCPUs on other CPUs may reach for the same chunk: one clears it, and
+	 * its bit is set only once the zeroes are written (x86 keeps stores in
+	 * order; the fast path in ram_ready() reads the bit without the lock). */
+	spin_lock(&vm->ram_lock);
 	for (u64 chunk = first; chunk <= last; chunk++) {
 		if (bitmap_test(vm->ram_cleared, chunk))
 			continue;
@@ -45,8 +49,10 @@ void guest_ram_prepare(struct vm *vm, u64 gpa, u64 len)
 		if (!host)
 			continue;
 		memset(host, 0, GUEST_RAM_CHUNK);
+		__atomic_signal_fence(__ATOMIC_RELEASE);
 		bitmap_set(vm->ram_cleared, chunk);
 	}
+	spin_unlock(&vm->ram_lock);
 }
 
 void *guest_phys_ptr(struct vm *vm, u64 gpa, u64 len)

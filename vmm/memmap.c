@@ -28,11 +28,14 @@ const struct memmap_region *memmap_find(const struct memmap *map, u64 gpa, u64 l
 {
 	if (gpa + len < gpa)
 		return NULL;
-	if (map->last_hit < map->count && region_contains(&map->region[map->last_hit], gpa, len))
-		return &map->region[map->last_hit];
+	/* vCPUs on several CPUs share the hint: a relaxed atomic index,
+	 * checked before use, so a stale one only costs the search. */
+	unsigned hint = __atomic_load_n(&map->last_hit, __ATOMIC_RELAXED);
+	if (hint < map->count && region_contains(&map->region[hint], gpa, len))
+		return &map->region[hint];
 	for (unsigned i = 0; i < map->count; i++) {
 		if (region_contains(&map->region[i], gpa, len)) {
-			((struct memmap *)map)->last_hit = i; /* a hint, not state */
+			__atomic_store_n(&((struct memmap *)map)->last_hit, i, __ATOMIC_RELAXED);
 			return &map->region[i];
 		}
 	}

@@ -183,6 +183,10 @@ int vcpu_decode_current_instruction(struct vcpu *v, u8 *length)
 }
 
 
+/* A vCPU may fault once on a chunk another vCPU maps meanwhile; this many
+ * faults in a row on a mapped chunk are a bug in the tables. */
+#define MAPPED_FAULT_LIMIT 4
+
 /* The guest's first touch of a RAM chunk: clear it (unless the hypervisor
  * already did, loading something there) and map it. A fault on a chunk
  * already mapped means the second-level tables are not what Presidio
@@ -191,7 +195,19 @@ static enum exit_action first_touch_of_ram(struct vcpu *v, u64 gpa)
 {
 	struct vm *vm = v->vm;
 	u64 chunk = gpa / GUEST_RAM_CHUNK, base = chunk * GUEST_RAM_CHUNK;
-	if (!vm->ram_mapped || bitmap_test(vm->ram_mapped, chunk)) {
+	if (!vm->ram_mapped) {
+		vm_stop(vm, "nested page fault at guest-physical 0x%llx, which is mapped RAM",
+			(unsigned long long)gpa);
+		return EXIT_STOP;
+	}
+	if (bitmap_test(vm->ram_mapped, chunk)) {
+		/* Another vCPU mapped it after this one faulted (not-present
+		 * entries are never cached): go again. The same chunk faulting
+		 * again and again means the tables are not what Presidio built. */
+		v->mapped_faults = v->mapped_fault_chunk == chunk ? v->mapped_faults + 1 : 1;
+		v->mapped_fault_chunk = chunk;
+		if (v->mapped_faults < MAPPED_FAULT_LIMIT)
+			return EXIT_CONTINUE;
 		vm_stop(vm, "nested page fault at guest-physical 0x%llx, which is mapped RAM",
 			(unsigned long long)gpa);
 		return EXIT_STOP;
@@ -203,7 +219,7 @@ static enum exit_action first_touch_of_ram(struct vcpu *v, u64 gpa)
 		return EXIT_STOP;
 	}
 	bitmap_set(vm->ram_mapped, chunk);
-	vm->stats.ram_chunks_mapped++;
+	vm->ram_chunks_mapped++;
 	return EXIT_CONTINUE;
 }
 

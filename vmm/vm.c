@@ -20,6 +20,8 @@
 #include "vmm/msr.h"
 #include "vmm/vm_config.h"
 #include "vmm/vmm.h"
+#include "vmm/sched.h"
+#include "vmm/vcpu_init.h"
 #include "lib/print.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -128,7 +130,7 @@ static struct rtc *create_rtc(struct vm *vm)
 }
 
 /* ACPI tables in the reserved BIOS area, where firmware would put them. */
-static int setup_acpi(struct vm *vm, char *err, size_t len)
+static int setup_acpi(struct vm *vm, unsigned vcpus, char *err, size_t len)
 {
 	u8 *area = guest_phys_ptr(vm, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);
 	if (!area) {
@@ -137,7 +139,7 @@ static int setup_acpi(struct vm *vm, char *err, size_t len)
 	}
 	return acpi_guest_build(area, ACPI_TABLES_GPA, ACPI_TABLES_SIZE,
 				&(const struct acpi_guest_config){
-					.cpu_count = 1 /* one vCPU today */,
+					.cpu_count = vcpus,
 					.local_apic_gpa = LAPIC_DEFAULT_BASE,
 					.io_apic_gpa = IOAPIC_DEFAULT_BASE,
 					.io_apic_id = IOAPIC_GUEST_ID,
@@ -152,7 +154,7 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, 
 	vm->debug_exit = cfg->debug_exit;
 	vm->test_device = cfg->test_device;
 	vm->pic = i8259_create(vm);
-	if (setup_acpi(vm, err, len))
+	if (setup_acpi(vm, cfg->vcpus, err, len))
 		return -1;
 	if (!vm->pic || vm_apic_create(vm) || !i8254_create(vm) || !create_rtc(vm) || !pc_misc_create(vm) || !pci_host_create(vm) ||
 	    !acpi_pm_create(vm) ||
@@ -165,7 +167,10 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, char *err, 
 	return 0;
 }
 
-static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, char *err, size_t len)
+/* vCPU 0 starts where the loader says; the others wait for a SIPI in the
+ * INIT state, as application processors do on a PC. */
+static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, unsigned id, unsigned cpu, char *err,
+		      size_t len)
 {
 	struct vcpu *v = kzalloc(sizeof(*v));
 	if (!v) {
@@ -173,7 +178,10 @@ static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, char *err, siz
 		return -1;
 	}
 	v->vm = vm;
-	v->id = 0;
+	v->id = id;
+	v->cpu = cpu;
+	v->next_deadline = VTIMER_INACTIVE;
+	v->slice_end_ns = VTIMER_INACTIVE;
 	vm->vcpu[vm->vcpu_count++] = v;
 	msr_vcpu_reset(v);
 	if (vcpu_apic_create(v)) {
@@ -182,6 +190,10 @@ static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, char *err, siz
 	}
 	if (backend->vcpu_create(v, err, len))
 		return -1;
+	if (id) {
+		vcpu_init_ap(v);
+		return 0;
+	}
 	struct vcpu_sregs sregs;
 	if (guest_load(vm, cfg, &v->regs, &sregs, err, len))
 		return -1;
@@ -189,7 +201,8 @@ static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, char *err, siz
 	return 0;
 }
 
-struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, size_t len)
+struct vm *vm_create(const struct vm_config *cfg, unsigned index, const unsigned *cpu_of, char *err,
+		     size_t len)
 {
 	struct vm *vm = kzalloc(sizeof(*vm));
 	if (!vm) {
@@ -197,34 +210,43 @@ struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, siz
 		return NULL;
 	}
 	strncpy_terminated(vm->name, cfg->name, sizeof(vm->name));
+	vm->config = cfg;
 	vtime_vm_init(vm);
 	setup_cr_rules(vm);
 	vm->index = index;
-	if (cfg->vcpus > 1)
-		pr_warn("vm %s: %u vCPUs asked for; only 1 is supported so far", vm->name, cfg->vcpus);
 	if (setup_memory(vm, ALIGN_UP(cfg->memory, GUEST_RAM_CHUNK), err, len) ||
-	    setup_devices(vm, cfg, err, len) || backend->vm_create(vm, err, len) ||
-	    setup_vcpu(vm, cfg, err, len)) {
-		vm_destroy(vm);
-		return NULL;
-	}
+	    setup_devices(vm, cfg, err, len) || backend->vm_create(vm, err, len))
+		goto fail;
+	for (unsigned i = 0; i < cfg->vcpus; i++)
+		if (setup_vcpu(vm, cfg, i, cpu_of[i], err, len))
+			goto fail;
+	/* Each vCPU runs on its own CPU from now on: this one lets go of the
+	 * hardware structures it wrote (VMCLEAR). */
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		backend->vcpu_release(vm->vcpu[i]);
 	return vm;
+fail:
+	vm_destroy(vm);
+	return NULL;
 }
 
 void *vm_device_alloc(struct vm *vm, size_t size)
 {
-	if (vm->device_count == ARRAY_SIZE(vm->device_state))
+	struct vm_device_state *d = kzalloc(sizeof(*d) + size);
+	if (!d)
 		return NULL;
-	void *p = kzalloc(size);
-	if (p)
-		vm->device_state[vm->device_count++] = p;
-	return p;
+	d->next = vm->devices;
+	vm->devices = d;
+	return d->data;
 }
 
 void vm_destroy(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->device_count; i++)
-		kfree(vm->device_state[i]);
+	while (vm->devices) {
+		struct vm_device_state *d = vm->devices;
+		vm->devices = d->next;
+		kfree(d);
+	}
 	for (unsigned i = 0; i < vm->vcpu_count; i++) {
 		backend->vcpu_destroy(vm->vcpu[i]);
 		kfree(vm->vcpu[i]);
@@ -234,13 +256,12 @@ void vm_destroy(struct vm *vm)
 		frame_free(vm->ram_run[i].hpa, vm->ram_run[i].size / PAGE_SIZE);
 	kfree(vm->ram_cleared);
 	kfree(vm->ram_mapped);
-	/* Device state is owned by the device files; they are freed with the heap
-	 * arena when VMs become restartable. */
 	kfree(vm);
 }
 
-/* Makes the host's one-shot timer fire at the earliest virtual deadline,
- * so a guest that never exits by itself still lets timers run. */
+/* Makes the host's one-shot timer fire at the earliest virtual deadline
+ * (or the end of the time slice), so a guest that never exits by itself
+ * still lets timers run and other vCPUs have the CPU. */
 static void arm_host_timer(struct vcpu *v, u64 deadline)
 {
 	if (deadline == v->armed_deadline)
@@ -254,24 +275,47 @@ static void arm_host_timer(struct vcpu *v, u64 deadline)
 	lapic_timer_oneshot(deadline > now ? deadline - now : 1);
 }
 
-bool vcpu_halt(struct vcpu *v)
+/* Can anything ever wake a halted vCPU? Another vCPU (an IPI), a timer, or,
+ * with IF set, a device. A lone vCPU with nothing armed cannot be woken. */
+static bool wakeable(struct vcpu *v, bool interrupts_enabled)
 {
-	for (;;) {
-		u64 next = vtime_fire_due(v->vm);
-		if (vcpu_interrupt_pending(v))
-			return true;
-		if (next == VTIMER_INACTIVE)
-			return false;
-		v->armed_deadline = 0; /* force re-arming */
-		arm_host_timer(v, next);
-		cpu_wait_for_interrupt();
-	}
+	if (v->vm->vcpu_count > 1)
+		return true;
+	return interrupts_enabled && vtime_next_deadline(v->vm, v) != VTIMER_INACTIVE;
 }
 
-/* Injects a queued external interrupt when the guest can take it, or asks
- * for an exit as soon as it can. */
+bool vcpu_halt(struct vcpu *v, bool interrupts_enabled)
+{
+	if ((interrupts_enabled && vcpu_interrupt_pending(v)) || __atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED))
+		return true; /* the run loop injects it */
+	if (!wakeable(v, interrupts_enabled))
+		return false;
+	v->halt_interrupts = interrupts_enabled;
+	v->run_state = VCPU_HALTED;
+	return true;
+}
+
+/* A halted vCPU with something to take is runnable again (VM lock held). */
+static void check_wake_up(struct vcpu *v)
+{
+	if ((v->halt_interrupts && vcpu_interrupt_pending(v)) || __atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED))
+		v->run_state = VCPU_RUNNABLE;
+}
+
+/* NMIs first (they are not maskable by IF), then external interrupts;
+ * when the guest cannot take one now, ask for an exit as soon as it can.
+ * VM lock held. */
 static void deliver_events(struct vcpu *v)
 {
+	if (__atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED)) {
+		if (backend->nmi_allowed(v)) {
+			__atomic_fetch_sub(&v->nmi_pending, 1, __ATOMIC_RELAXED);
+			backend->inject_event(v, EVENT_NMI, VEC_NMI, false, 0);
+			backend->set_nmi_window(v, false);
+			return; /* one event per entry */
+		}
+		backend->set_nmi_window(v, true);
+	}
 	if (!vcpu_interrupt_pending(v))
 		return;
 	if (backend->interrupt_allowed(v)) {
@@ -293,24 +337,87 @@ static void deliver_events(struct vcpu *v)
 	}
 }
 
-void vm_run(struct vm *vm)
+/* What others asked of this vCPU (vcpu_request.h), on its own CPU. */
+static void handle_requests(struct vcpu *v)
 {
-	struct vcpu *v = vm->vcpu[0];
+	if (!vcpu_has_requests(v))
+		return;
+	if (vcpu_check_request(v, VCPU_REQ_EVENT))
+		v->irq_check = true;
+	if (vcpu_check_request(v, VCPU_REQ_TLB_FLUSH))
+		backend->flush_guest_tlb(v);
+	bool init = vcpu_check_request(v, VCPU_REQ_INIT);
+	bool sipi = vcpu_check_request(v, VCPU_REQ_SIPI);
+	if (init || sipi) {
+		spin_lock(&v->vm->lock);
+		if (init)
+			vcpu_do_init(v);
+		if (sipi)
+			vcpu_do_sipi(v);
+		spin_unlock(&v->vm->lock);
+	}
+	vcpu_check_request(v, VCPU_REQ_NMI); /* nmi_pending says how many */
+	vcpu_check_request(v, VCPU_REQ_STOP); /* the VM state says it */
+}
+
+/* Enters the guest unless a request came in: the mode exchange is a full
+ * barrier, so a requester either sees IN_GUEST (and sends the IPI, which
+ * stays pending with host interrupts off and exits the guest at once) or
+ * the vCPU sees its bit here. */
+static bool enter_guest(struct vcpu *v, struct vm_exit *exit)
+{
+	__atomic_exchange_n(&v->mode, VCPU_IN_GUEST, __ATOMIC_SEQ_CST);
+	if (vcpu_has_requests(v)) {
+		__atomic_store_n(&v->mode, VCPU_OUTSIDE_GUEST, __ATOMIC_RELEASE);
+		return false;
+	}
+	backend->vcpu_run(v, exit);
+	__atomic_store_n(&v->mode, VCPU_OUTSIDE_GUEST, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* One stretch of a vCPU on its CPU: until the VM ends, the vCPU halts or
+ * waits for a SIPI, or its time slice ends while another vCPU waits. */
+void vcpu_run_slice(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
 	struct vm_exit exit;
-	vm->state = VM_RUNNING;
 	backend->vcpu_load(v);
 	v->armed_deadline = 0;
-	while (vm->state == VM_RUNNING) {
-		arm_host_timer(v, vtime_fire_due(vm));
-		deliver_events(v);
-		backend->vcpu_run(v, &exit);
+	v->slice_end_ns = sched_others_runnable(v) ? vm_time_ns(vm) + SCHED_SLICE_NS : VTIMER_INACTIVE;
+	while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING) {
+		handle_requests(v);
+		spin_lock(&vm->lock);
+		u64 next = vtime_fire_due(vm, v);
+		if (v->run_state == VCPU_HALTED)
+			check_wake_up(v);
+		if (v->run_state == VCPU_RUNNABLE)
+			deliver_events(v);
+		spin_unlock(&vm->lock);
+		if (v->run_state != VCPU_RUNNABLE)
+			break;
+		if (v->slice_end_ns != VTIMER_INACTIVE && vm_time_ns(vm) >= v->slice_end_ns &&
+		    sched_others_runnable(v))
+			break;
+		arm_host_timer(v, MIN(next, v->slice_end_ns));
+		if (!enter_guest(v, &exit))
+			continue;
 		v->control_valid = false;
-		vm->stats.exits[exit.reason]++;
+		v->stats.exits[exit.reason]++;
 		if (exit_dispatch(v, &exit) == EXIT_STOP && vm->state == VM_RUNNING)
 			vm_stop(vm, "stopped by the %s exit handler", exit_reason_name(exit.reason));
 	}
 	lapic_timer_oneshot(0);
 	backend->vcpu_put(v);
+}
+
+/* The VM has ended: this vCPU leaves its CPU for good. Returns true for
+ * the last one, which then ends the VM (vmm.c). */
+bool vcpu_leave(struct vcpu *v)
+{
+	backend->vcpu_release(v);
+	v->run_state = VCPU_DONE;
+	return __atomic_sub_fetch(&v->vm->vcpus_active, 1, __ATOMIC_ACQ_REL) == 0;
 }
 
 void vm_print_exit_statistics(const struct vm *vm)
@@ -319,12 +426,15 @@ void vm_print_exit_statistics(const struct vm *vm)
 	size_t used = 0;
 	u64 total = 0;
 	for (int r = 0; r < EXIT_REASON_COUNT; r++) {
-		if (!vm->stats.exits[r])
+		u64 count = 0;
+		for (unsigned i = 0; i < vm->vcpu_count; i++)
+			count += vm->vcpu[i]->stats.exits[r];
+		if (!count)
 			continue;
-		total += vm->stats.exits[r];
+		total += count;
 		used += ksnprintf(line + used, used < sizeof(line) ? sizeof(line) - used : 0, " %s %llu",
-				  exit_reason_name(r), (unsigned long long)vm->stats.exits[r]);
+				  exit_reason_name(r), (unsigned long long)count);
 	}
 	vm_log(vm, "%llu exits:%s (%llu of the mmio ones first touches of a 2 MiB RAM chunk)",
-	       (unsigned long long)total, line, (unsigned long long)vm->stats.ram_chunks_mapped);
+	       (unsigned long long)total, line, (unsigned long long)vm->ram_chunks_mapped);
 }

@@ -1,6 +1,7 @@
 /* Virtual machines and virtual CPUs: architecture-neutral objects. */
 #pragma once
 #include "lib/types.h"
+#include "lib/spinlock.h"
 #include "vmm/exit.h"
 #include "vmm/iobus.h"
 #include "vmm/memmap.h"
@@ -11,7 +12,7 @@
 #include "vmm/vcpu_request.h"
 
 #define VM_NAME_MAX 24
-#define VM_MAX_VCPUS 8
+#define VM_MAX_VCPUS 64
 #define VM_CMDLINE_MAX 1024
 /* Host runs a VM's RAM may come in: each adds at most one memory-map region
  * to the four of the PC layout below 1 MiB and the cut at the PCI hole. */
@@ -32,13 +33,16 @@ struct vcpu_apic;
 
 struct vm_stats {
 	u64 exits[EXIT_REASON_COUNT];
-	u64 ram_chunks_mapped; /* first touches of guest RAM (counted as mmio exits) */
-	u64 io_exits_by_kind[2]; /* port in/out */
 };
 
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
+	struct vm_stats stats;  /* summed per VM at its end */
+	struct vcpu *sched_next; /* its CPU's run list (vmm/sched.c) */
+	bool halt_interrupts;
+	u64 mapped_fault_chunk; /* vmm/mmio.c: faults on a chunk already mapped */
+	unsigned mapped_faults;   /* VCPU_HALTED with IF=1: an interrupt wakes it */
 	struct vcpu_regs regs;
 	void *arch;            /* the backend's private state (VMCB/VMCS...) */
 	struct vcpu_control control; /* valid while control_valid (one exit) */
@@ -52,6 +56,7 @@ struct vcpu {
 	u8 interrupt_vector;
 	bool window_requested;
 	u64 armed_deadline;    /* what the host one-shot timer is set for */
+	u64 slice_end_ns;      /* VM time its time slice ends (VTIMER_INACTIVE: none) */
 	struct vcpu_apic *apic; /* the local APIC (vmm/apic.c) */
 	/* SMP (vmm/vcpu_request.h, vmm/sched.c). */
 	u64 requests;          /* bit n: enum vcpu_request n (atomic) */
@@ -60,6 +65,7 @@ struct vcpu {
 	unsigned cpu;          /* the host CPU it is pinned to */
 	u32 nmi_pending;       /* NMIs sent and not yet injected (atomic) */
 	u8 sipi_vector;        /* of the last start-up IPI */
+	u64 next_deadline;     /* earliest deadline of the timers it owns (vtime.c) */
 	bool irq_check;        /* the 8259 or local APIC may have something: look */
 	/* MSR state the backend does not hold. */
 	u64 tsc_offset;
@@ -69,10 +75,28 @@ struct vcpu {
 	u64 msr_mtrr_fixed[11];
 };
 
+/* A device model's state, in the VM's list (vm_device_alloc). */
+struct vm_device_state {
+	struct vm_device_state *next;
+	_Alignas(16) u8 data[];
+};
+
+/*
+ * Locking (README "Locking"): 'lock' serializes the VM's devices, buses,
+ * interrupt controllers and timers (every exit that reaches them takes it);
+ * 'ram_lock' the first-touch clearing and mapping of guest RAM; 'end_lock'
+ * the move out of VM_RUNNING with its reason. Order: lock, then ram_lock or
+ * end_lock, then the heap, frame and console locks.
+ */
 struct vm {
 	char name[VM_NAME_MAX];
 	unsigned index;
 	enum vm_state state;
+	struct spinlock lock;
+	struct spinlock ram_lock;
+	struct spinlock end_lock;
+	u32 vcpus_active;      /* vCPUs still on a CPU; the last out ends the VM */
+	const struct vm_config *config; /* what it was built from (restarts) */
 	int exit_status;       /* VM_EXITED: (V << 1) | 1 from the debug-exit port */
 	bool powered_off;      /* VM_EXITED through ACPI S5 (counts as success) */
 	char stop_reason[160]; /* VM_STOPPED: why */
@@ -93,13 +117,12 @@ struct vm {
 	unsigned vcpu_count;
 	struct vcpu *vcpu[VM_MAX_VCPUS];
 	void *arch;            /* backend VM state (nested page tables, ASID...) */
-	struct vm_stats stats;
+	u64 ram_chunks_mapped; /* first touches of guest RAM (counted as mmio exits) */
 	unsigned msr_denials;  /* rate-limits the #GP log */
 	unsigned virt_insn_reports;
 	bool debug_exit;       /* port 0xf4 enabled */
 	bool test_device;      /* ports 0xe0-0xef and the MMIO scratch page */
-	void *device_state[16]; /* from vm_device_alloc, freed with the VM */
-	unsigned device_count;
+	struct vm_device_state *devices; /* from vm_device_alloc, freed with the VM */
 	struct i8259 *pic;     /* interrupt controllers the run loop asks (NULL: none) */
 	struct ioapic *ioapic;
 	unsigned apic_reports; /* rate-limits APIC diagnostics */
@@ -137,9 +160,10 @@ int vcpu_set_xcr0(struct vcpu *vcpu, u64 xcr0);
 
 /* Is an external interrupt waiting for this vCPU (from any source)? */
 bool vcpu_interrupt_pending(struct vcpu *vcpu);
-/* HLT with interrupts enabled: sleep until a timer or device interrupt is
- * due. Returns false if nothing can ever wake the vCPU. */
-bool vcpu_halt(struct vcpu *vcpu);
+/* HLT: the vCPU gives up its CPU until an interrupt (with IF set), an NMI,
+ * INIT or SIPI arrives, or returns at once if one is already waiting.
+ * Returns false if nothing can ever wake it. */
+bool vcpu_halt(struct vcpu *vcpu, bool interrupts_enabled);
 
 /* Queues an external interrupt for delivery when the guest can take it. */
 void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector);

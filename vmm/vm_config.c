@@ -95,8 +95,42 @@ static bool parse_bool(struct word w, bool *out)
 	return false;
 }
 
+/* "1", "0,2-3": host CPU indexes, in order, at most VM_CONFIG_MAX_VCPUS. */
+static bool parse_cpu_list(struct word list, struct vm_config *vm)
+{
+	unsigned count = 0;
+	size_t i = 0;
+	while (i < list.length) {
+		size_t start = i;
+		while (i < list.length && list.text[i] != ',')
+			i++;
+		struct word item = { list.text + start, i - start }, low = item, high = item;
+		for (size_t k = 0; k < item.length; k++) {
+			if (item.text[k] == '-') {
+				low = (struct word){ item.text, k };
+				high = (struct word){ item.text + k + 1, item.length - k - 1 };
+			}
+		}
+		u64 first, last;
+		if (!parse_number(low, false, &first) || !parse_number(high, false, &last) || first > last ||
+		    last > VM_CONFIG_MAX_CPU)
+			return false;
+		for (u64 c = first; c <= last; c++) {
+			if (count == VM_CONFIG_MAX_VCPUS)
+				return false;
+			vm->cpus[count++] = (u8)c;
+		}
+		if (i < list.length)
+			i++; /* the comma */
+		if (i == list.length && list.text[i - 1] == ',')
+			return false;
+	}
+	vm->cpu_count = count;
+	return count > 0;
+}
+
 struct module_words {
-	struct word name, role, memory, vcpus, debug_exit, test_device, format, load, entry, mode, console;
+	struct word name, role, memory, vcpus, cpus, debug_exit, test_device, format, load, entry, mode, console;
 	const char *guest_cmdline;
 };
 
@@ -107,6 +141,7 @@ static struct word *slot_for(struct module_words *m, struct word key)
 		{ "role", __builtin_offsetof(struct module_words, role) },
 		{ "mem", __builtin_offsetof(struct module_words, memory) },
 		{ "vcpus", __builtin_offsetof(struct module_words, vcpus) },
+		{ "cpus", __builtin_offsetof(struct module_words, cpus) },
 		{ "debugexit", __builtin_offsetof(struct module_words, debug_exit) },
 		{ "testdev", __builtin_offsetof(struct module_words, test_device) },
 		{ "format", __builtin_offsetof(struct module_words, format) },
@@ -146,7 +181,7 @@ static int split_words(const char *cmdline, struct module_words *m, char *err, s
 		struct word *slot = eq < w.length ? slot_for(m, key) : NULL;
 		if (!slot) {
 			ksnprintf(err, len, "module word '%.*s' is not understood; use vm=NAME and the "
-				  "keys role= mem= vcpus= debugexit= testdev= format= load= entry= mode= console=, "
+				  "keys role= mem= vcpus= cpus= debugexit= testdev= format= load= entry= mode= console=, "
 				  "and put guest arguments after --", (int)MIN(w.length, 40), w.text);
 			return -1;
 		}
@@ -210,10 +245,12 @@ static int apply_words(struct vm_config *vm, const struct module_words *m, enum 
 		vm->memory = n;
 	}
 	if (m->vcpus.text) {
-		if (!parse_number(m->vcpus, false, &n) || n < 1 || n > 8)
-			BAD("vcpus", m->vcpus, "use 1 to 8");
+		if (!parse_number(m->vcpus, false, &n) || n < 1 || n > VM_CONFIG_MAX_VCPUS)
+			BAD("vcpus", m->vcpus, "use 1 to 64");
 		vm->vcpus = (unsigned)n;
 	}
+	if (m->cpus.text && !parse_cpu_list(m->cpus, vm))
+		BAD("cpus", m->cpus, "use host CPU numbers and ranges from 0 to 63, like 1 or 0,2-3");
 	if (m->debug_exit.text) {
 		if (!parse_bool(m->debug_exit, &b))
 			BAD("debugexit", m->debug_exit, "use 0 or 1");

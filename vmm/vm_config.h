@@ -1,7 +1,7 @@
 /*
  * VM descriptions from GRUB module command lines (in the spirit of Xen's
  * module2 lines). The grammar (README "Describing VMs"):
- *     [path] vm=NAME [role=kernel|initrd] [mem=SIZE] [vcpus=N] [debugexit=0|1]
+ *     [path] vm=NAME [role=kernel|initrd] [mem=SIZE] [vcpus=N] [cpus=LIST] [debugexit=0|1]
  *     [testdev=0|1] [format=auto|multiboot|flat] [load=ADDR] [entry=ADDR]
  *     [mode=real|protected] [-- guest command line]
  */
@@ -11,6 +11,8 @@
 #define VM_CONFIG_NAME_MAX 24
 #define VM_CONFIG_CMDLINE_MAX 1024
 #define VM_CONFIG_MAX_VMS 16
+#define VM_CONFIG_MAX_VCPUS 64
+#define VM_CONFIG_MAX_CPU 63 /* highest host CPU index cpus= may name */
 #define VM_DEFAULT_MEMORY (16 * MiB)
 #define VM_MIN_MEMORY (2 * MiB)
 #define VM_MAX_MEMORY (64 * GiB)
@@ -22,6 +24,8 @@ struct vm_config {
 	char name[VM_CONFIG_NAME_MAX];
 	u64 memory;
 	unsigned vcpus;
+	u8 cpus[VM_CONFIG_MAX_VCPUS]; /* cpus=: host CPUs for vCPU 0, 1, ... (used in turn) */
+	unsigned cpu_count;           /* 0: placed by the scheduler */
 	bool debug_exit;
 	bool test_device;
 	bool raw_console;   /* the guest owns the serial console */

@@ -3,6 +3,9 @@
 #include "vmm/backend.h"
 #include "vmm/vm.h"
 #include "vmm/vm_config.h"
+#include "vmm/sched.h"
+#include "vmm/host.h"
+#include "lib/spinlock.h"
 #include "boot/bootinfo.h"
 #include "boot/options.h"
 #include "drivers/platform.h"
@@ -16,7 +19,6 @@
 #define RESET_LOOP_NS (1 * NS_PER_SECOND)
 #define RESET_LOOP_LIMIT 5
 
-const struct backend_ops *backend;
 static struct vm_config_set configs;
 
 static void collect_configs(const struct boot_info *bi)
@@ -31,101 +33,167 @@ static void collect_configs(const struct boot_info *bi)
 	}
 }
 
+/* What every VM came to, for the line at the end and finish=. */
 struct run_summary {
 	unsigned ran, succeeded, failed;
-	int first_failure_status;
 };
 
-static void report(const struct vm *vm, struct run_summary *sum)
+static struct run_summary summary;
+static struct spinlock summary_lock;
+static u32 vms_live;             /* VMs not yet ended for good */
+static const struct hv_options *run_options;
+
+/* One VM of the boot configuration across its restarts. */
+struct vm_slot {
+	const struct vm_config *cfg;
+	unsigned index;
+	unsigned cpu_of[VM_MAX_VCPUS];
+	unsigned resets, quick_resets;
+};
+static struct vm_slot slots[VM_CONFIG_MAX_VMS];
+_Static_assert(VM_CONFIG_MAX_VCPUS == VM_MAX_VCPUS, "one vCPU limit");
+
+static void report(const struct vm *vm)
 {
+	bool success = false;
 	if (vm->state == VM_EXITED && vm->powered_off) {
 		vm_log(vm, "powered off (ACPI S5)");
-		sum->succeeded++;
-		return;
-	}
-	if (vm->state == VM_EXITED) {
+		success = true;
+	} else if (vm->state == VM_EXITED) {
 		vm_log(vm, "exited with status %d (debug-exit value %d)", vm->exit_status, vm->exit_status >> 1);
-		if (vm->exit_status == EXIT_STATUS_SUCCESS) {
-			sum->succeeded++;
-			return;
-		}
+		success = vm->exit_status == EXIT_STATUS_SUCCESS;
 	} else {
 		vm_log(vm, "stopped: %s", vm->stop_reason);
 	}
-	if (!sum->failed++)
-		sum->first_failure_status = vm->state == VM_EXITED ? vm->exit_status : 0;
+	spin_lock(&summary_lock);
+	if (success)
+		summary.succeeded++;
+	else
+		summary.failed++;
+	spin_unlock(&summary_lock);
 }
 
-static void run_one(const struct vm_config *cfg, unsigned index, struct run_summary *sum)
+static void finish(void)
 {
-	char err[ERROR_LENGTH];
-	if (vm_config_check(cfg, err, sizeof(err))) {
-		pr_err("%s; VM not started", err);
-		sum->failed++;
-		return;
-	}
-	for (unsigned resets = 0, quick_resets = 0;; resets++) {
-		struct vm *vm = vm_create(cfg, index, err, sizeof(err));
-		if (!vm) {
-			pr_err("vm %s: %s; VM not started", cfg->name, err);
-			sum->failed++;
-			return;
-		}
-		if (!resets)
-			sum->ran++;
-		vm_log(vm, "%s: %llu MiB RAM, %s%s, command line \"%s\"", resets ? "restarting" : "starting",
-		       (unsigned long long)(vm->ram_size / MiB), backend->name,
-		       cfg->debug_exit ? ", debug-exit port" : "", cfg->cmdline);
-		vm_run(vm);
-		if (vm->state == VM_RESET) {
-			quick_resets = vm_time_ns(vm) < RESET_LOOP_NS ? quick_resets + 1 : 0;
-			vm_log(vm, "the guest reset the machine (reset %u)", resets + 1);
-			if (quick_resets == RESET_LOOP_LIMIT)
-				vm_stop(vm, "reset %u times in a row within a second of starting: a reset loop",
-					RESET_LOOP_LIMIT);
-		}
-		if (vm->state != VM_RESET)
-			report(vm, sum);
-		vm_print_exit_statistics(vm);
-		bool again = vm->state == VM_RESET;
-		vm_destroy(vm);
-		if (!again)
-			return;
-	}
-}
-
-static void finish(const struct hv_options *options, const struct run_summary *sum)
-{
-	pr_info("all VMs finished: %u ran, %u succeeded, %u failed", sum->ran, sum->succeeded, sum->failed);
-	if (options->finish == FINISH_QEMU_EXIT) {
-		u32 value = sum->failed ? 1 : 0;
+	pr_info("all VMs finished: %u ran, %u succeeded, %u failed", summary.ran, summary.succeeded, summary.failed);
+	if (run_options->finish == FINISH_QEMU_EXIT) {
+		u32 value = summary.failed ? 1 : 0;
 		pr_info("finish=qemu: leaving QEMU with status %u", (value << 1) | 1);
 		platform_qemu_exit(value);
 	}
 }
 
+/* "CPU 1" or "CPUs 0,1,1" */
+static void describe_cpus(const struct vm *vm, char *out, size_t len)
+{
+	size_t used = ksnprintf(out, len, "CPU%s ", vm->vcpu_count > 1 ? "s" : "");
+	for (unsigned i = 0; i < vm->vcpu_count && used < len; i++)
+		used += ksnprintf(out + used, len - used, "%s%u", i ? "," : "", vm->vcpu[i]->cpu);
+}
+
+/* Builds the slot's VM and puts its vCPUs on their CPUs. */
+static bool start(struct vm_slot *slot)
+{
+	char err[ERROR_LENGTH], cpus[ERROR_LENGTH];
+	const struct vm_config *cfg = slot->cfg;
+	struct vm *vm = vm_create(cfg, slot->index, slot->cpu_of, err, sizeof(err));
+	if (!vm) {
+		pr_err("vm %s: %s; VM not started", cfg->name, err);
+		return false;
+	}
+	describe_cpus(vm, cpus, sizeof(cpus));
+	vm_log(vm, "%s: %llu MiB RAM, %u vCPU%s on %s, %s%s, command line \"%s\"",
+	       slot->resets ? "restarting" : "starting", (unsigned long long)(vm->ram_size / MiB),
+	       vm->vcpu_count, vm->vcpu_count > 1 ? "s" : "", cpus, backend->name,
+	       cfg->debug_exit ? ", debug-exit port" : "", cfg->cmdline);
+	if (!slot->resets) {
+		spin_lock(&summary_lock);
+		summary.ran++;
+		spin_unlock(&summary_lock);
+	}
+	vm->vcpus_active = vm->vcpu_count;
+	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		sched_add(vm->vcpu[i]);
+	return true;
+}
+
+/* A VM ended for good: account for it, and act when it was the last. */
+static void retire(struct vm_slot *slot)
+{
+	sched_unplace(slot->cfg->vcpus, slot->cpu_of);
+	if (__atomic_sub_fetch(&vms_live, 1, __ATOMIC_ACQ_REL) == 0)
+		finish();
+}
+
+void vmm_vm_ended(struct vm *vm)
+{
+	struct vm_slot *slot = &slots[vm->index];
+	if (vm->state == VM_RESET) {
+		slot->quick_resets = vm_time_ns(vm) < RESET_LOOP_NS ? slot->quick_resets + 1 : 0;
+		vm_log(vm, "the guest reset the machine (reset %u)", slot->resets + 1);
+		if (slot->quick_resets == RESET_LOOP_LIMIT)
+			vm_stop(vm, "reset %u times in a row within a second of starting: a reset loop",
+				RESET_LOOP_LIMIT);
+	}
+	if (vm->state != VM_RESET)
+		report(vm);
+	vm_print_exit_statistics(vm);
+	bool again = vm->state == VM_RESET;
+	vm_destroy(vm);
+	if (again) {
+		slot->resets++;
+		if (start(slot))
+			return;
+		spin_lock(&summary_lock);
+		summary.failed++;
+		spin_unlock(&summary_lock);
+	}
+	retire(slot);
+}
+
 void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *options)
 {
 	char err[ERROR_LENGTH];
-	struct run_summary sum = { 0 };
+	run_options = options;
 	collect_configs(bi);
 	if (!configs.count) {
 		pr_info("no VMs configured: add GRUB modules with vm=NAME (see README)");
-		finish(options, &sum);
+		finish();
 		return;
 	}
-	backend = backend_select(err, sizeof(err));
-	if (!backend || backend->cpu_enable(err, sizeof(err))) {
-		pr_err("cannot run VMs: %s", err);
-		sum.failed = configs.count;
-		finish(options, &sum);
+	if (!backend) {
+		pr_err("cannot run VMs: no usable VT-x or AMD-V backend");
+		summary.failed = configs.count;
+		finish();
 		return;
 	}
 	/* With one VM, the serial line is that guest's console unless told otherwise. */
 	if (configs.count == 1 && !configs.vm[0].console_set)
 		configs.vm[0].raw_console = true;
-	for (unsigned i = 0; i < configs.count; i++)
-		run_one(&configs.vm[i], i, &sum);
-	backend->cpu_disable();
-	finish(options, &sum);
+	unsigned started = 0;
+	vms_live = configs.count + 1; /* held until every VM is started */
+	for (unsigned i = 0; i < configs.count; i++) {
+		struct vm_slot *slot = &slots[i];
+		*slot = (struct vm_slot){ .cfg = &configs.vm[i], .index = i };
+		if (vm_config_check(slot->cfg, err, sizeof(err))) {
+			pr_err("%s; VM not started", err);
+			summary.failed++;
+			vms_live--;
+			continue;
+		}
+		sched_place(slot->cfg->vcpus, slot->cfg->cpus, slot->cfg->cpu_count, slot->cpu_of);
+		if (start(slot)) {
+			started++;
+			continue;
+		}
+		summary.failed++;
+		retire(slot);
+	}
+	if (__atomic_sub_fetch(&vms_live, 1, __ATOMIC_ACQ_REL) == 0)
+		finish();
+	for (unsigned cpu = 1; cpu < HOST_MAX_CPUS; cpu++)
+		if (host_cpu_usable(cpu))
+			host_cpu_start(cpu, sched_cpu_loop);
+	sched_cpu_loop();
 }

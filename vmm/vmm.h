@@ -20,10 +20,17 @@ enum exit_action { EXIT_CONTINUE, EXIT_STOP };
 void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *options);
 
 /* vmm/vm.c */
-struct vm *vm_create(const struct vm_config *cfg, unsigned index, char *err, size_t err_len);
+/* vCPU i is pinned to host CPU cpu_of[i]. */
+struct vm *vm_create(const struct vm_config *cfg, unsigned index, const unsigned *cpu_of, char *err,
+		     size_t err_len);
 void vm_destroy(struct vm *vm);
-void vm_run(struct vm *vm);
 void vm_print_exit_statistics(const struct vm *vm);
+/* The run loop of one vCPU on its CPU, for the scheduler (vmm/sched.c). */
+void vcpu_run_slice(struct vcpu *vcpu);
+/* The VM ended: this vCPU leaves its CPU; true for the last one out. */
+bool vcpu_leave(struct vcpu *vcpu);
+/* vmm/vmm.c: the last vCPU of an ended VM is off its CPU (report, restart). */
+void vmm_vm_ended(struct vm *vm);
 
 /* vmm/exit.c */
 enum exit_action exit_dispatch(struct vcpu *vcpu, const struct vm_exit *exit);

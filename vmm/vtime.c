@@ -8,6 +8,7 @@
 #include "vmm/vm.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
+#include "vmm/host.h"
 
 #define FIXED_POINT_SHIFT 32
 #define FALLBACK_TSC_HZ 1000000000ULL /* if calibration failed: assume 1 GHz */
@@ -37,15 +38,33 @@ void vtimer_init(struct vm *vm, struct vtimer *t, void (*fire)(void *opaque, u64
 	t->deadline_ns = VTIMER_INACTIVE;
 	t->fire = fire;
 	t->opaque = opaque;
+	t->owner = NULL;
 	t->next = vm->timers;
 	vm->timers = t;
+}
+
+/* Whose deadline cache a timer feeds: its owner's, or the VM's for vCPU 0. */
+static u64 *deadline_cache(struct vm *vm, const struct vtimer *t)
+{
+	return t->owner ? &t->owner->next_deadline : &vm->next_deadline;
+}
+
+static bool fired_by(const struct vtimer *t, const struct vcpu *v)
+{
+	return t->owner ? t->owner == v : v->id == 0;
 }
 
 void vtimer_arm(struct vm *vm, struct vtimer *t, u64 deadline_ns)
 {
 	t->deadline_ns = deadline_ns;
-	if (deadline_ns < vm->next_deadline)
-		vm->next_deadline = deadline_ns;
+	u64 *cache = deadline_cache(vm, t);
+	if (deadline_ns >= *cache)
+		return;
+	*cache = deadline_ns;
+	/* The CPU that fires it may sleep until a later deadline: wake it. */
+	struct vcpu *firer = t->owner ? t->owner : vm->vcpu[0];
+	if (firer && firer->cpu != host_cpu_index())
+		vcpu_kick(firer);
 }
 
 void vtimer_cancel(struct vm *vm, struct vtimer *t)
@@ -64,18 +83,27 @@ static void fire(struct vtimer *t, u64 now)
 		t->deadline_ns = now + VTIMER_MIN_PERIOD_NS;
 }
 
-u64 vtime_fire_due(struct vm *vm)
+u64 vtime_next_deadline(struct vm *vm, const struct vcpu *v)
 {
-	if (vm->next_deadline == VTIMER_INACTIVE)
+	return v->id == 0 ? MIN(v->next_deadline, vm->next_deadline) : v->next_deadline;
+}
+
+u64 vtime_fire_due(struct vm *vm, struct vcpu *v)
+{
+	u64 next = vtime_next_deadline(vm, v);
+	if (next == VTIMER_INACTIVE)
 		return VTIMER_INACTIVE; /* the common case: no timer armed, no clock read */
 	u64 now = vm_time_ns(vm);
-	if (now < vm->next_deadline)
-		return vm->next_deadline;
+	if (now < next)
+		return next;
 	for (struct vtimer *t = vm->timers; t; t = t->next)
-		if (t->deadline_ns <= now)
+		if (fired_by(t, v) && t->deadline_ns <= now)
 			fire(t, now);
-	vm->next_deadline = VTIMER_INACTIVE;
+	v->next_deadline = VTIMER_INACTIVE;
+	if (v->id == 0)
+		vm->next_deadline = VTIMER_INACTIVE;
 	for (struct vtimer *t = vm->timers; t; t = t->next)
-		vm->next_deadline = MIN(vm->next_deadline, t->deadline_ns);
-	return vm->next_deadline;
+		if (fired_by(t, v))
+			*deadline_cache(vm, t) = MIN(*deadline_cache(vm, t), t->deadline_ns);
+	return vtime_next_deadline(vm, v);
 }

@@ -9,6 +9,7 @@
 #include "lib/muldiv.h" /* NS_PER_SECOND */
 
 struct vm;
+struct vcpu;
 
 #define VTIMER_INACTIVE (~0ULL)
 
@@ -27,6 +28,9 @@ struct vtimer {
 	void (*fire)(void *opaque, u64 now_ns);
 	void *opaque;
 	struct vtimer *next;          /* VM's timer list: owned by vtime.c */
+	/* The vCPU whose CPU fires it: a local APIC's own vCPU; NULL for the
+	 * VM's board devices (PIT, RTC...), which vCPU 0 fires. */
+	struct vcpu *owner;
 };
 
 /* Current guest time in nanoseconds (monotonic, starts near 0 at VM creation). */
@@ -36,9 +40,15 @@ void vtimer_init(struct vm *vm, struct vtimer *t, void (*fire)(void *opaque, u64
 void vtimer_arm(struct vm *vm, struct vtimer *t, u64 deadline_ns);
 void vtimer_cancel(struct vm *vm, struct vtimer *t);
 
-/* For the VM's run loop (vmm/vtime.c). */
+/* For the VM's run loop (vmm/vtime.c). Timers are armed and fired with the
+ * VM's lock held; arming one owned by a vCPU on another CPU kicks it, so
+ * its CPU re-arms its host timer. */
 void vtime_vm_init(struct vm *vm);
-/* Fires the timers that are due, each at most once; returns the earliest
- * remaining deadline (VTIMER_INACTIVE if none). A timer its own callback
- * re-armed for a moment already past is pushed VTIMER_MIN_PERIOD_NS ahead. */
-u64 vtime_fire_due(struct vm *vm);
+/* Fires the timers of this vCPU that are due, each at most once; returns
+ * the vCPU's earliest remaining deadline (VTIMER_INACTIVE if none). A timer
+ * its own callback re-armed for a moment already past is pushed
+ * VTIMER_MIN_PERIOD_NS ahead. */
+u64 vtime_fire_due(struct vm *vm, struct vcpu *v);
+/* The vCPU's earliest deadline without firing anything (a racy read is
+ * fine: an earlier arm kicks the vCPU). */
+u64 vtime_next_deadline(struct vm *vm, const struct vcpu *v);

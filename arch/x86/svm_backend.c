@@ -40,7 +40,6 @@
 
 struct svm_vm {
 	struct slpt npt;
-	u32 asid;
 	u8 *iopm;
 	u8 *msrpm;
 };
@@ -48,7 +47,14 @@ struct svm_vm {
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
+	u32 asid;              /* per vCPU: each has its own guest TLB */
+	int cpu;               /* host CPU it last ran on (-1: none): clean bits are per CPU */
 	bool flush_tlb;
+	/* Without vNMI the VMCB does not show NMI blocking: an injected NMI
+	 * blocks the next until the guest's IRET (intercepted) has run. */
+	bool nmi_masked;
+	bool iret_seen;
+	u64 iret_rip;
 };
 
 void svm_enter_guest(u64 vmcb_pa, u64 *gprs, u64 host_vmcb_pa);
@@ -57,6 +63,7 @@ _Static_assert(GPR_RAX == 0 && GPR_RCX == 1 && GPR_RDX == 2 && GPR_RBX == 3 && G
 	       GPR_RSI == 6 && GPR_RDI == 7 && GPR_R8 == 8 && GPR_R15 == 15, "guest_gprs.h layout");
 
 static struct tag_pool asids;
+static struct spinlock asids_lock;
 
 static struct svm_vcpu *svm(struct vcpu *v) { return v->arch; }
 static struct svm_vm *svm_vm_of(struct vm *vm) { return vm->arch; }
@@ -77,8 +84,15 @@ static int svm_cpu_enable(char *err, size_t len)
 	/* The host's FS/GS/TR/LDTR/SYSCALL state never changes: save it once. */
 	__asm__ volatile("vmsave %%rax" ::"a"(cpu->svm_host_vmcb_pa) : "memory");
 	fpu_cpu_init();
-	tag_pool_init(&asids, virt_caps.svm.asid_count);
 	cpu->virt_enabled = true;
+	return 0;
+}
+
+/* Once, on the boot CPU. */
+int svm_global_setup(char *err, size_t len)
+{
+	(void)err, (void)len;
+	tag_pool_init(&asids, virt_caps.svm.asid_count);
 	return 0;
 }
 
@@ -121,11 +135,6 @@ static int svm_vm_create(struct vm *vm, char *err, size_t len)
 	if (!s)
 		goto nomem;
 	vm->arch = s;
-	s->asid = tag_pool_alloc(&asids);
-	if (!s->asid) {
-		ksnprintf(err, len, "svm: all %u ASIDs are in use", virt_caps.svm.asid_count - 1);
-		return -1;
-	}
 	s->iopm = phys_to_virt(frame_alloc_contig(SVM_IOPM_SIZE / PAGE_SIZE, PAGE_SIZE));
 	s->msrpm = phys_to_virt(frame_alloc_contig(SVM_MSRPM_SIZE / PAGE_SIZE, PAGE_SIZE));
 	if (!s->iopm || !s->msrpm)
@@ -143,7 +152,6 @@ static int svm_vm_create(struct vm *vm, char *err, size_t len)
 	if (slpt_init(&s->npt))
 		goto nomem;
 	/* Guest RAM is mapped on first touch (svm_map_ram). */
-	pr_debug("svm: vm %s: ASID %u", vm->name, s->asid);
 	return 0;
 nomem:
 	ksnprintf(err, len, "svm: out of memory creating VM %s", vm->name);
@@ -162,7 +170,6 @@ static void svm_vm_destroy(struct vm *vm)
 	if (!s)
 		return;
 	slpt_destroy(&s->npt);
-	tag_pool_free(&asids, s->asid);
 	if (s->iopm)
 		frame_free(virt_to_phys(s->iopm), SVM_IOPM_SIZE / PAGE_SIZE);
 	if (s->msrpm)
@@ -213,7 +220,15 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
 		return -1;
 	}
 	v->arch = s;
+	s->cpu = -1;
 	s->vmcb = phys_to_virt(s->vmcb_pa);
+	spin_lock(&asids_lock);
+	s->asid = tag_pool_alloc(&asids);
+	spin_unlock(&asids_lock);
+	if (!s->asid) {
+		ksnprintf(err, len, "svm: all %u ASIDs are in use", virt_caps.svm.asid_count - 1);
+		return -1;
+	}
 	u64 fpu_pa = frame_alloc();
 	if (!fpu_pa) {
 		ksnprintf(err, len, "svm: out of memory for the FPU state");
@@ -226,7 +241,8 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
 	set_intercepts(c);
 	c->iopm_base_pa = virt_to_phys(svmvm->iopm);
 	c->msrpm_base_pa = virt_to_phys(svmvm->msrpm);
-	c->guest_asid = svmvm->asid;
+	c->guest_asid = s->asid;
+	/* The ASID may have tagged another vCPU's translations on this CPU. */
 	c->tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
 	c->virtual_interrupt = SVM_V_INTR_MASKING;
 	c->nested_control = SVM_NESTED_PAGING_ENABLE;
@@ -236,11 +252,23 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
 	return 0;
 }
 
+/* Nothing of a VMCB stays in a CPU once #VMEXIT is done but the clean-bit
+ * cache, which svm_vcpu_load() invalidates on a change of CPU. */
+static void svm_vcpu_release(struct vcpu *v)
+{
+	svm(v)->cpu = -1;
+}
+
 static void svm_vcpu_destroy(struct vcpu *v)
 {
 	struct svm_vcpu *s = svm(v);
 	if (!s)
 		return;
+	if (s->asid) {
+		spin_lock(&asids_lock);
+		tag_pool_free(&asids, s->asid);
+		spin_unlock(&asids_lock);
+	}
 	frame_free(s->vmcb_pa, 1);
 	if (v->fpu_state)
 		frame_free(virt_to_phys(v->fpu_state), 1);
@@ -387,12 +415,40 @@ static u64 event_bits(enum event_type type, u8 vector, bool has_error, u32 error
 
 static void svm_inject_event(struct vcpu *v, enum event_type type, u8 vector, bool has_error, u32 error)
 {
-	svm(v)->vmcb->control.event_inject = event_bits(type, vector, has_error, error);
+	struct svm_vcpu *s = svm(v);
+	s->vmcb->control.event_inject = event_bits(type, vector, has_error, error);
+	if (type == EVENT_NMI) {
+		s->nmi_masked = true;
+		s->iret_seen = false;
+		s->vmcb->control.intercept_misc1 |= SVM_INTERCEPT_IRET;
+		s->vmcb->control.clean_bits &= ~CLEAN_INTERCEPTS;
+	}
 }
 
-static bool svm_event_pending(struct vcpu *v)
+/* The IRET that ends the NMI handler exited before it ran: NMIs are
+ * unblocked once RIP has moved past it. */
+static void nmi_iret_intercepted(struct svm_vcpu *s, u64 rip)
 {
-	return svm(v)->vmcb->control.event_inject & SVM_EVENT_VALID;
+	s->iret_seen = true;
+	s->iret_rip = rip;
+	s->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+	s->vmcb->control.clean_bits &= ~CLEAN_INTERCEPTS;
+}
+
+static bool svm_nmi_allowed(struct vcpu *v)
+{
+	struct svm_vcpu *s = svm(v);
+	if (s->nmi_masked && s->iret_seen && v->regs.rip != s->iret_rip)
+		s->nmi_masked = false;
+	return !s->nmi_masked && !(s->vmcb->control.interrupt_state & SVM_INTERRUPT_SHADOW) &&
+	       !(s->vmcb->control.event_inject & SVM_EVENT_VALID);
+}
+
+/* No NMI-window intercept without vNMI: a blocked NMI goes in at the first
+ * entry after the guest's IRET has run (the IRET intercept brings it back). */
+static void svm_set_nmi_window(struct vcpu *v, bool enable)
+{
+	(void)v, (void)enable;
 }
 
 static bool svm_interrupt_allowed(struct vcpu *v)
@@ -490,6 +546,10 @@ static void decode_exit(struct vcpu *v, struct vm_exit *e)
 	case SVM_EXIT_VINTR: e->reason = EXIT_INTERRUPT_WINDOW; break;
 	case SVM_EXIT_INTR: e->reason = EXIT_EXTERNAL_INTERRUPT; break;
 	case SVM_EXIT_NMI: e->reason = EXIT_NMI; break;
+	case SVM_EXIT_IRET:
+		nmi_iret_intercepted(svm(v), v->regs.rip);
+		e->reason = EXIT_INTERRUPT_WINDOW;
+		break;
 	case SVM_EXIT_INIT: e->reason = EXIT_INIT; break;
 	case SVM_EXIT_SHUTDOWN: e->reason = EXIT_TRIPLE_FAULT; break;
 	case SVM_EXIT_INVD: e->reason = EXIT_INVD; break;
@@ -587,6 +647,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 /* DR6/DR7 live in the VMCB; DR0-DR3 are the CPU's and switched here. */
 static void svm_vcpu_load(struct vcpu *v)
 {
+	struct svm_vcpu *s = svm(v);
+	if (s->cpu != (int)this_cpu()->index) {
+		s->vmcb->control.clean_bits = 0; /* another CPU's cache is not this one's */
+		s->cpu = (int)this_cpu()->index;
+	}
 	fpu_load(v->fpu_state, v->xcr0);
 	debug_address_registers_load(v->debug_address);
 }
@@ -630,6 +695,7 @@ const struct backend_ops svm_backend_ops = {
 	.map_ram = svm_map_ram,
 	.vm_destroy = svm_vm_destroy,
 	.vcpu_create = svm_vcpu_create,
+	.vcpu_release = svm_vcpu_release,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_run = svm_vcpu_run,
 	.get_sregs = svm_get_sregs,
@@ -638,10 +704,11 @@ const struct backend_ops svm_backend_ops = {
 	.set_efer = svm_set_efer,
 	.set_cr = svm_set_cr,
 	.inject_event = svm_inject_event,
-	.event_pending = svm_event_pending,
 	.interrupt_allowed = svm_interrupt_allowed,
 	.clear_interrupt_shadow = svm_clear_interrupt_shadow,
 	.set_interrupt_window = svm_set_interrupt_window,
+	.nmi_allowed = svm_nmi_allowed,
+	.set_nmi_window = svm_set_nmi_window,
 	.flush_guest_tlb = svm_flush_guest_tlb,
 	.vcpu_load = svm_vcpu_load,
 	.vcpu_put = svm_vcpu_put,

@@ -113,6 +113,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define SVM_INTERCEPT_RDPMC BIT(15)
 #define SVM_INTERCEPT_CPUID BIT(18)
 #define SVM_INTERCEPT_RSM BIT(19)
+#define SVM_INTERCEPT_IRET BIT(20)
 #define SVM_INTERCEPT_INVD BIT(22)
 #define SVM_INTERCEPT_PAUSE BIT(23)
 #define SVM_INTERCEPT_HLT BIT(24)
@@ -182,6 +183,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define SVM_EXIT_RDPMC 0x06f
 #define SVM_EXIT_CPUID 0x072
 #define SVM_EXIT_RSM 0x073
+#define SVM_EXIT_IRET 0x074
 #define SVM_EXIT_INVD 0x076
 #define SVM_EXIT_PAUSE 0x077
 #define SVM_EXIT_HLT 0x078

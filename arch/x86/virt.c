@@ -4,6 +4,7 @@
 #include "vmm/backend.h"
 
 struct virt_caps virt_caps;
+const struct backend_ops *backend;
 
 enum virt_backend virt_detect(char *why, size_t why_len)
 {
@@ -65,5 +66,9 @@ const struct backend_ops *backend_select(char *err, size_t err_len)
 		ksnprintf(err, err_len, "not on this CPU yet (see the warning above)");
 		return NULL;
 	}
+	/* One-time global set-up (tag pools, the VMCS controls); each CPU then
+	 * enables VT itself with cpu_enable. */
+	if (virt_caps.backend == VIRT_SVM ? svm_global_setup(err, err_len) : vmx_global_setup(err, err_len))
+		return NULL;
 	return virt_caps.backend == VIRT_SVM ? &svm_backend_ops : &vmx_backend_ops;
 }

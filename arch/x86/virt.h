@@ -45,4 +45,7 @@ void virt_print_summary(void);
 bool vmx_probe(struct vmx_caps *caps, char *why, size_t why_len);
 void vmx_print_caps(const struct vmx_caps *caps);
 bool svm_probe(struct svm_caps *caps, char *why, size_t why_len);
+/* One-time set-up of a backend, before any CPU enables it. */
+int vmx_global_setup(char *err, size_t len);
+int svm_global_setup(char *err, size_t len);
 void svm_print_caps(const struct svm_caps *caps);

@@ -40,13 +40,14 @@
 struct vmx_vm {
 	struct slpt ept;
 	u64 eptp;
-	u16 vpid;
 	u8 *io_bitmaps; /* A and B, contiguous */
 	u8 *msr_bitmap;
 };
 
 struct vmx_vcpu {
 	u64 vmcs_pa;
+	u16 vpid;                   /* per vCPU: each has its own guest TLB */
+	int cpu;                    /* host CPU the VMCS was last current on, -1: cleared */
 	bool launched;
 	bool flush_tlb;
 	u32 primary_controls;
@@ -61,6 +62,7 @@ extern const u8 vmx_exit_point[];
 
 static const u32 syscall_msrs[5] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE };
 static struct tag_pool vpids;
+static struct spinlock vpids_lock;
 static u32 pin_controls, primary_controls, secondary_controls, exit_controls, entry_controls;
 
 static struct vmx_vcpu *vmx(struct vcpu *v) { return v->arch; }
@@ -121,7 +123,8 @@ static u32 adjust_controls(u32 wanted, u32 msr)
 static void compute_controls(void)
 {
 	bool true_ctls = virt_caps.vmx.true_controls;
-	pin_controls = adjust_controls(PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING,
+	/* Virtual NMIs: the CPU tracks the guest's NMI blocking (until IRET). */
+	pin_controls = adjust_controls(PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS,
 				       true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS);
 	primary_controls = adjust_controls(PROC_USE_TSC_OFFSETTING | PROC_HLT_EXITING | PROC_MWAIT_EXITING |
 					   PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
@@ -153,6 +156,7 @@ static int missing_isolation_controls(char *err, size_t len)
 		const char *what;
 	} required[] = {
 		{ &pin_controls, PIN_EXTERNAL_INTERRUPT_EXITING, "external-interrupt exiting" },
+		{ &pin_controls, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS, "NMI exiting with virtual NMIs" },
 		{ &primary_controls, PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS, "I/O and MSR bitmaps" },
 		{ &primary_controls, PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING, "CR8 exiting" },
 		{ &primary_controls, PROC_HLT_EXITING, "HLT exiting" },
@@ -165,6 +169,17 @@ static int missing_isolation_controls(char *err, size_t len)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Once, on the boot CPU: the controls every VMCS gets (the capability
+ * MSRs are the same on every CPU) and the VPID pool. */
+int vmx_global_setup(char *err, size_t len)
+{
+	compute_controls();
+	if (missing_isolation_controls(err, len))
+		return -1;
+	tag_pool_init(&vpids, MAX_VPID + 1);
 	return 0;
 }
 
@@ -186,12 +201,6 @@ static int vmx_cpu_enable(char *err, size_t len)
 		ksnprintf(err, len, "vmx: VMXON failed (is VMX already on, or disabled by firmware?)");
 		return -1;
 	}
-	compute_controls();
-	if (missing_isolation_controls(err, len)) {
-		__asm__ volatile("vmxoff" ::: "cc", "memory");
-		return -1;
-	}
-	tag_pool_init(&vpids, MAX_VPID + 1);
 	invept_all();
 	fpu_cpu_init();
 	cpu->virt_enabled = true;
@@ -239,11 +248,6 @@ static int vmx_vm_create(struct vm *vm, char *err, size_t len)
 	if (!x)
 		goto nomem;
 	vm->arch = x;
-	x->vpid = tag_pool_alloc(&vpids);
-	if (!x->vpid) {
-		ksnprintf(err, len, "vmx: all VPIDs are in use");
-		return -1;
-	}
 	x->io_bitmaps = phys_to_virt(frame_alloc_contig(2, PAGE_SIZE));
 	x->msr_bitmap = phys_to_virt(frame_alloc());
 	if (!x->io_bitmaps || !x->msr_bitmap)
@@ -262,7 +266,7 @@ static int vmx_vm_create(struct vm *vm, char *err, size_t len)
 		goto nomem;
 	/* Guest RAM is mapped on first touch (vmx_map_ram). */
 	x->eptp = x->ept.root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4;
-	pr_debug("vmx: vm %s: VPID %u, EPT %llu tables", vm->name, x->vpid, (unsigned long long)x->ept.tables);
+	pr_debug("vmx: vm %s: EPT %llu tables", vm->name, (unsigned long long)x->ept.tables);
 	return 0;
 nomem:
 	ksnprintf(err, len, "vmx: out of memory creating VM %s", vm->name);
@@ -282,9 +286,9 @@ static void vmx_vm_destroy(struct vm *vm)
 	if (!x)
 		return;
 	slpt_destroy(&x->ept);
+	/* INVEPT covers the calling CPU only: every CPU that ran one of the
+	 * VM's vCPUs flushed itself when it released it (vmx_vcpu_release). */
 	invept_all();
-	invvpid_single(x->vpid);
-	tag_pool_free(&vpids, x->vpid);
 	if (x->io_bitmaps)
 		frame_free(virt_to_phys(x->io_bitmaps), 2);
 	if (x->msr_bitmap)
@@ -344,7 +348,7 @@ static void write_controls(struct vcpu *v)
 	vmwrite(VMCS_MSR_BITMAP, virt_to_phys(x->msr_bitmap));
 	vmwrite(VMCS_EPT_POINTER, x->eptp);
 	if (secondary_controls & PROC2_ENABLE_VPID)
-		vmwrite(VMCS_VPID, x->vpid);
+		vmwrite(VMCS_VPID, vmx(v)->vpid);
 	vmwrite(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
 	/* The guest owns every CR0/CR4 bit except those VMX pins and the CR4
 	 * bits its CPUID does not offer: setting one exits, and vmm/ gives #GP. */
@@ -370,11 +374,19 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t len)
 	v->fpu_state = phys_to_virt(fpu_pa);
 	fpu_area_init(v->fpu_state);
 	v->xcr0 = XCR0_X87;
+	spin_lock(&vpids_lock);
+	x->vpid = tag_pool_alloc(&vpids);
+	spin_unlock(&vpids_lock);
+	if (!x->vpid) {
+		ksnprintf(err, len, "vmx: all VPIDs are in use");
+		return -1;
+	}
 	*(u32 *)phys_to_virt(x->vmcs_pa) = virt_caps.vmx.vmcs_revision;
 	if (!vmclear(x->vmcs_pa) || !vmptrld(x->vmcs_pa)) {
 		ksnprintf(err, len, "vmx: VMCLEAR/VMPTRLD of a new VMCS failed");
 		return -1;
 	}
+	x->cpu = (int)this_cpu()->index;
 	x->primary_controls = primary_controls;
 	write_controls(v);
 	write_host_state();
@@ -382,12 +394,32 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t len)
 	return 0;
 }
 
+/* VMCLEAR on the CPU the VMCS is current on writes its cached state back
+ * and makes it loadable elsewhere; the next entry is a VMLAUNCH. */
+static void vmx_vcpu_release(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vmx(v);
+	if (x->cpu < 0)
+		return;
+	vmclear(x->vmcs_pa);
+	x->cpu = -1;
+	x->launched = false;
+	/* This CPU may keep the VM's EPT and this VPID's translations. */
+	invept_all();
+	invvpid_single(x->vpid);
+}
+
 static void vmx_vcpu_destroy(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vmx(v);
 	if (!x)
 		return;
-	vmclear(x->vmcs_pa);
+	vmx_vcpu_release(v);
+	if (x->vpid) {
+		spin_lock(&vpids_lock);
+		tag_pool_free(&vpids, x->vpid);
+		spin_unlock(&vpids_lock);
+	}
 	frame_free(x->vmcs_pa, 1);
 	if (v->fpu_state)
 		frame_free(virt_to_phys(v->fpu_state), 1);
@@ -567,6 +599,24 @@ static bool vmx_interrupt_allowed(struct vcpu *v)
 	       !vmx_event_pending(v);
 }
 
+static bool vmx_nmi_allowed(struct vcpu *v)
+{
+	return !(vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+		 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI)) &&
+	       !vmx_event_pending(v);
+}
+
+static void vmx_set_nmi_window(struct vcpu *v, bool enable)
+{
+	struct vmx_vcpu *x = vmx(v);
+	u32 controls = enable ? x->primary_controls | PROC_NMI_WINDOW_EXITING
+			      : x->primary_controls & ~PROC_NMI_WINDOW_EXITING;
+	if (controls == x->primary_controls)
+		return;
+	x->primary_controls = controls;
+	vmwrite(VMCS_PRIMARY_PROCESSOR_CONTROLS, controls);
+}
+
 static void vmx_clear_interrupt_shadow(struct vcpu *v)
 {
 	u32 state = vmread(VMCS_GUEST_INTERRUPTIBILITY);
@@ -594,7 +644,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmwrite(VMCS_GUEST_RFLAGS, v->regs.rflags | RFLAGS_RESERVED_ONE);
 	vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
 	if (x->flush_tlb) {
-		invvpid_single(((struct vmx_vm *)v->vm->arch)->vpid);
+		invvpid_single(x->vpid);
 		x->flush_tlb = false;
 	}
 	int rc = vmx_enter_guest(v->regs.gpr, x->launched);
@@ -632,6 +682,12 @@ static void vmx_vcpu_load(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vmx(v);
 	vmptrld(x->vmcs_pa);
+	/* First load on this CPU (the VMCS was released by the CPU that built
+	 * it): the host state is this CPU's GS base, TSS and GDT. */
+	if (x->cpu != (int)this_cpu()->index) {
+		write_host_state();
+		x->cpu = (int)this_cpu()->index;
+	}
 	for (unsigned i = 0; i < ARRAY_SIZE(syscall_msrs); i++) {
 		x->host_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
 		wrmsr(syscall_msrs[i], x->guest_syscall_msrs[i]);
@@ -694,6 +750,7 @@ const struct backend_ops vmx_backend_ops = {
 	.map_ram = vmx_map_ram,
 	.vm_destroy = vmx_vm_destroy,
 	.vcpu_create = vmx_vcpu_create,
+	.vcpu_release = vmx_vcpu_release,
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_run = vmx_vcpu_run,
 	.get_sregs = vmx_get_sregs,
@@ -702,10 +759,11 @@ const struct backend_ops vmx_backend_ops = {
 	.set_efer = vmx_set_efer,
 	.set_cr = vmx_set_cr,
 	.inject_event = vmx_inject_event,
-	.event_pending = vmx_event_pending,
 	.interrupt_allowed = vmx_interrupt_allowed,
 	.clear_interrupt_shadow = vmx_clear_interrupt_shadow,
 	.set_interrupt_window = vmx_set_interrupt_window,
+	.nmi_allowed = vmx_nmi_allowed,
+	.set_nmi_window = vmx_set_nmi_window,
 	.flush_guest_tlb = vmx_flush_guest_tlb,
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,

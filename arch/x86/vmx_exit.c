@@ -148,6 +148,7 @@ void vmx_decode_exit(struct vcpu *v, struct vm_exit *e)
 	case EXIT_REASON_INIT: e->reason = EXIT_INIT; break;
 	case EXIT_REASON_SIPI: e->reason = EXIT_SIPI; break;
 	case EXIT_REASON_INTERRUPT_WINDOW: e->reason = EXIT_INTERRUPT_WINDOW; break;
+	case EXIT_REASON_NMI_WINDOW: e->reason = EXIT_INTERRUPT_WINDOW; break; /* the run loop injects */
 	case EXIT_REASON_CPUID: e->reason = EXIT_CPUID; break;
 	case EXIT_REASON_HLT: e->reason = EXIT_HLT; break;
 	case EXIT_REASON_INVD: e->reason = EXIT_INVD; break;

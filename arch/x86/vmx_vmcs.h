@@ -128,6 +128,7 @@ enum vmcs_field {
 #define PIN_VIRTUAL_NMIS BIT(5)
 /* Primary processor-based controls */
 #define PROC_INTERRUPT_WINDOW_EXITING BIT(2)
+#define PROC_NMI_WINDOW_EXITING BIT(22)
 #define PROC_USE_TSC_OFFSETTING BIT(3)
 #define PROC_HLT_EXITING BIT(7)
 #define PROC_INVLPG_EXITING BIT(9)
@@ -177,6 +178,7 @@ enum vmcs_field {
 /* Guest interruptibility */
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define INTERRUPTIBILITY_NMI BIT(3)
 
 /* Exit reasons (SDM Vol. 3D Appendix C) */
 #define EXIT_REASON_EXCEPTION_NMI 0
@@ -187,6 +189,7 @@ enum vmcs_field {
 #define EXIT_REASON_IO_SMI 5
 #define EXIT_REASON_OTHER_SMI 6
 #define EXIT_REASON_INTERRUPT_WINDOW 7
+#define EXIT_REASON_NMI_WINDOW 8
 #define EXIT_REASON_TASK_SWITCH 9
 #define EXIT_REASON_CPUID 10
 #define EXIT_REASON_GETSEC 11
