@@ -6,6 +6,7 @@
 #include "vmm/host.h"
 #include "vmm/vm.h"
 #include "vmm/vmm.h"
+#include "vmm/backend.h"
 #include "lib/print.h"
 #include "lib/spinlock.h"
 #include "arch/x86/tsc.h"
@@ -17,6 +18,7 @@ struct run_list {
 	struct vcpu *first;
 	struct vcpu *cursor;   /* the vCPU that ran last (owner only) */
 	unsigned placed;       /* vCPUs placed here (sched_place), for balance */
+	struct vcpu *loaded;   /* whose FPU/VMCS state is on the CPU (owner only) */
 };
 
 static struct run_list lists[HOST_MAX_CPUS];
@@ -148,6 +150,19 @@ bool sched_others_runnable(const struct vcpu *v)
 	return others;
 }
 
+/* The vCPU's state stays on the CPU until another vCPU needs it: a vCPU
+ * that halts and wakes again pays no XSAVE/XRSTOR (or VMPTRLD). */
+static void switch_to(struct run_list *l, struct vcpu *v)
+{
+	if (l->loaded == v)
+		return;
+	if (l->loaded)
+		backend->vcpu_put(l->loaded);
+	l->loaded = v;
+	if (v)
+		backend->vcpu_load(v);
+}
+
 void sched_cpu_loop(void)
 {
 	struct run_list *l = &lists[host_cpu_index()];
@@ -158,10 +173,15 @@ void sched_cpu_loop(void)
 			host_cpu_idle(earliest);
 			continue;
 		}
-		if (vm_running(v))
+		if (vm_running(v)) {
+			switch_to(l, v);
 			vcpu_run_slice(v);
+		}
 		if (!vm_running(v)) {
 			unlink(l, v);
+			/* Building a VM (a restart) loads other VMCSs on this CPU:
+			 * nothing may stay loaded across vmm_vm_ended(). */
+			switch_to(l, NULL);
 			struct vm *vm = v->vm;
 			if (vcpu_leave(v))
 				vmm_vm_ended(vm);

@@ -376,13 +376,12 @@ static bool enter_guest(struct vcpu *v, struct vm_exit *exit)
 	return true;
 }
 
-/* One stretch of a vCPU on its CPU: until the VM ends, the vCPU halts or
+/* One stretch of a vCPU on its CPU (loaded there by the scheduler): until the VM ends, the vCPU halts or
  * waits for a SIPI, or its time slice ends while another vCPU waits. */
 void vcpu_run_slice(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	struct vm_exit exit;
-	backend->vcpu_load(v);
 	v->armed_deadline = 0;
 	v->slice_end_ns = sched_others_runnable(v) ? vm_time_ns(vm) + SCHED_SLICE_NS : VTIMER_INACTIVE;
 	while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING) {
@@ -408,7 +407,6 @@ void vcpu_run_slice(struct vcpu *v)
 			vm_stop(vm, "stopped by the %s exit handler", exit_reason_name(exit.reason));
 	}
 	lapic_timer_oneshot(0);
-	backend->vcpu_put(v);
 }
 
 /* The VM has ended: this vCPU leaves its CPU for good. Returns true for
