@@ -18,6 +18,10 @@ space in a regex):
     cmdline  = console=com1  hypervisor command line (iso boots get their own ISO)
     timeout  = 60            seconds (default 60)
     expect   = REGEX         one per line; must all match serial lines in order
+                             -- per VM: VMs run at once, so an expect that begins
+                             ^\\[NAME\\] or ^\\(presidio\\) vm NAME: is ordered only
+                             after the earlier expects of VM NAME, the others only
+                             after the earlier ones that name no VM
     reject   = REGEX         any match fails at once (may be repeated); lines are
                              read to the end of the run, not just to the last expect
     expect_raw = REGEX       must match somewhere in the raw bytes of serial.log
@@ -380,6 +384,15 @@ def bochs_argv(conf, iso, serial, out_dir):
     return ["bochs", "-q", "-f", rc, "-rc", cont]
 
 
+VM_EXPECT = re.compile(r"^\^(?:\\\[([A-Za-z0-9._-]+)\\\]|\\\(presidio\\\) vm ([A-Za-z0-9._-]+):)")
+
+
+def vm_of_expect(pattern):
+    """The VM an expect is about ('' for none): ^\\[NAME\\] or ^\\(presidio\\) vm NAME:"""
+    m = VM_EXPECT.match(pattern)
+    return (m.group(1) or m.group(2)) if m else ""
+
+
 def run(path, emu):
     name = os.path.splitext(os.path.basename(path))[0]
     conf = parse(path)
@@ -404,7 +417,12 @@ def run(path, emu):
         f.write(shlex.join(argv) + "\n")
 
     expects, rejects = conf["expect_re"], conf["reject_re"]
-    state = {"idx": 0, "sent": 0, "numbers": [[] for _ in conf["increasing_re"]]}
+    # VMs run at once: each VM's expects are in order among themselves.
+    streams = {}
+    for i, r in enumerate(expects):
+        streams.setdefault(vm_of_expect(r.pattern), []).append(i)
+    state = {"idx": 0, "matched": set(), "next": {k: 0 for k in streams},
+             "sent": 0, "numbers": [[] for _ in conf["increasing_re"]]}
     typing = output = None
     if conf["send"]:
         # O_RDWR: opening never blocks waiting for QEMU to open its end.
@@ -434,7 +452,11 @@ def run(path, emu):
         for r in rejects:
             if r.search(line):
                 fail(f"reject /{r.pattern}/ matched {line.strip()!r} ({last_matched()})")
-        while state["idx"] < len(expects) and expects[state["idx"]].search(line):
+        for key, order in streams.items():
+            while state["next"][key] < len(order) and expects[order[state["next"][key]]].search(line):
+                state["matched"].add(order[state["next"][key]])
+                state["next"][key] += 1
+        while state["idx"] in state["matched"]:
             state["idx"] += 1
         for i, r in enumerate(conf["increasing_re"]):
             m = r.search(line)

@@ -130,7 +130,7 @@ static bool parse_cpu_list(struct word list, struct vm_config *vm)
 }
 
 struct module_words {
-	struct word name, role, memory, vcpus, cpus, debug_exit, test_device, format, load, entry, mode, console;
+	struct word name, role, memory, vcpus, cpus, after, debug_exit, test_device, format, load, entry, mode, console;
 	const char *guest_cmdline;
 };
 
@@ -142,6 +142,7 @@ static struct word *slot_for(struct module_words *m, struct word key)
 		{ "mem", __builtin_offsetof(struct module_words, memory) },
 		{ "vcpus", __builtin_offsetof(struct module_words, vcpus) },
 		{ "cpus", __builtin_offsetof(struct module_words, cpus) },
+		{ "after", __builtin_offsetof(struct module_words, after) },
 		{ "debugexit", __builtin_offsetof(struct module_words, debug_exit) },
 		{ "testdev", __builtin_offsetof(struct module_words, test_device) },
 		{ "format", __builtin_offsetof(struct module_words, format) },
@@ -181,7 +182,7 @@ static int split_words(const char *cmdline, struct module_words *m, char *err, s
 		struct word *slot = eq < w.length ? slot_for(m, key) : NULL;
 		if (!slot) {
 			ksnprintf(err, len, "module word '%.*s' is not understood; use vm=NAME and the "
-				  "keys role= mem= vcpus= cpus= debugexit= testdev= format= load= entry= mode= console=, "
+				  "keys role= mem= vcpus= cpus= after= debugexit= testdev= format= load= entry= mode= console=, "
 				  "and put guest arguments after --", (int)MIN(w.length, 40), w.text);
 			return -1;
 		}
@@ -248,6 +249,12 @@ static int apply_words(struct vm_config *vm, const struct module_words *m, enum 
 		if (!parse_number(m->vcpus, false, &n) || n < 1 || n > VM_CONFIG_MAX_VCPUS)
 			BAD("vcpus", m->vcpus, "use 1 to 64");
 		vm->vcpus = (unsigned)n;
+	}
+	if (m->after.text) {
+		if (!valid_name(m->after) || word_is(m->after, vm->name))
+			BAD("after", m->after, "name another VM");
+		memcpy(vm->after, m->after.text, m->after.length);
+		vm->after[m->after.length] = '\0';
 	}
 	if (m->cpus.text && !parse_cpu_list(m->cpus, vm))
 		BAD("cpus", m->cpus, "use host CPU numbers and ranges from 0 to 63, like 1 or 0,2-3");

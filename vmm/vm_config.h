@@ -1,7 +1,7 @@
 /*
  * VM descriptions from GRUB module command lines (in the spirit of Xen's
  * module2 lines). The grammar (README "Describing VMs"):
- *     [path] vm=NAME [role=kernel|initrd] [mem=SIZE] [vcpus=N] [cpus=LIST] [debugexit=0|1]
+ *     [path] vm=NAME [role=kernel|initrd] [mem=SIZE] [vcpus=N] [cpus=LIST] [after=VM] [debugexit=0|1]
  *     [testdev=0|1] [format=auto|multiboot|flat] [load=ADDR] [entry=ADDR]
  *     [mode=real|protected] [-- guest command line]
  */
@@ -26,6 +26,7 @@ struct vm_config {
 	unsigned vcpus;
 	u8 cpus[VM_CONFIG_MAX_VCPUS]; /* cpus=: host CPUs for vCPU 0, 1, ... (used in turn) */
 	unsigned cpu_count;           /* 0: placed by the scheduler */
+	char after[VM_CONFIG_NAME_MAX]; /* after=: start once that VM has ended ("": at boot) */
 	bool debug_exit;
 	bool test_device;
 	bool raw_console;   /* the guest owns the serial console */

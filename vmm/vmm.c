@@ -6,6 +6,7 @@
 #include "vmm/sched.h"
 #include "vmm/host.h"
 #include "lib/spinlock.h"
+#include "lib/string.h"
 #include "boot/bootinfo.h"
 #include "boot/options.h"
 #include "drivers/platform.h"
@@ -47,6 +48,8 @@ static const struct hv_options *run_options;
 struct vm_slot {
 	const struct vm_config *cfg;
 	unsigned index;
+	int after;               /* slot that must end first (after=), -1: none */
+	bool placed;             /* cpu_of counts in the scheduler's balance */
 	unsigned cpu_of[VM_MAX_VCPUS];
 	unsigned resets, quick_resets;
 };
@@ -118,12 +121,63 @@ static bool start(struct vm_slot *slot)
 	return true;
 }
 
-/* A VM ended for good: account for it, and act when it was the last. */
+static void retire(struct vm_slot *slot);
+
+/* Places and starts a slot's VM; a failure ends the slot at once. */
+static void launch(struct vm_slot *slot)
+{
+	sched_place(slot->cfg->vcpus, slot->cfg->cpus, slot->cfg->cpu_count, slot->cpu_of);
+	slot->placed = true;
+	if (start(slot))
+		return;
+	spin_lock(&summary_lock);
+	summary.failed++;
+	spin_unlock(&summary_lock);
+	retire(slot);
+}
+
+/* A VM ended for good: start the VMs waiting for it (after=), and act
+ * when it was the last. */
 static void retire(struct vm_slot *slot)
 {
-	sched_unplace(slot->cfg->vcpus, slot->cpu_of);
+	if (slot->placed)
+		sched_unplace(slot->cfg->vcpus, slot->cpu_of);
+	slot->placed = false;
+	for (unsigned i = 0; i < configs.count; i++)
+		if (slots[i].after == (int)slot->index)
+			launch(&slots[i]);
 	if (__atomic_sub_fetch(&vms_live, 1, __ATOMIC_ACQ_REL) == 0)
 		finish();
+}
+
+/* after=NAME: the slot of VM NAME, or -1 (at boot) when there is none or
+ * the chain of after= words loops. */
+static int resolve_after(unsigned index)
+{
+	const char *name = configs.vm[index].after;
+	if (!name[0])
+		return -1;
+	int target = -1;
+	for (unsigned i = 0; i < configs.count; i++)
+		if (!strcmp(configs.vm[i].name, name))
+			target = (int)i;
+	if (target < 0) {
+		pr_warn("vm %s: after=%s names no VM; it starts at boot", configs.vm[index].name, name);
+		return -1;
+	}
+	int at = target;
+	for (unsigned steps = 0; at >= 0 && steps <= configs.count; steps++) {
+		if (at == (int)index) {
+			pr_warn("vm %s: its after= words go round in a circle; it starts at boot", configs.vm[index].name);
+			return -1;
+		}
+		const char *next = configs.vm[at].after;
+		at = -1;
+		for (unsigned i = 0; next[0] && i < configs.count; i++)
+			if (!strcmp(configs.vm[i].name, next))
+				at = (int)i;
+	}
+	return target;
 }
 
 void vmm_vm_ended(struct vm *vm)
@@ -171,24 +225,22 @@ void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *optio
 	/* With one VM, the serial line is that guest's console unless told otherwise. */
 	if (configs.count == 1 && !configs.vm[0].console_set)
 		configs.vm[0].raw_console = true;
-	unsigned started = 0;
 	vms_live = configs.count + 1; /* held until every VM is started */
+	for (unsigned i = 0; i < configs.count; i++)
+		slots[i] = (struct vm_slot){ .cfg = &configs.vm[i], .index = i, .after = -1 };
+	for (unsigned i = 0; i < configs.count; i++)
+		if (vm_config_check(slots[i].cfg, err, sizeof(err)) == 0)
+			slots[i].after = resolve_after(i);
 	for (unsigned i = 0; i < configs.count; i++) {
 		struct vm_slot *slot = &slots[i];
-		*slot = (struct vm_slot){ .cfg = &configs.vm[i], .index = i };
 		if (vm_config_check(slot->cfg, err, sizeof(err))) {
 			pr_err("%s; VM not started", err);
 			summary.failed++;
-			vms_live--;
+			retire(slot);
 			continue;
 		}
-		sched_place(slot->cfg->vcpus, slot->cfg->cpus, slot->cfg->cpu_count, slot->cpu_of);
-		if (start(slot)) {
-			started++;
-			continue;
-		}
-		summary.failed++;
-		retire(slot);
+		if (slot->after < 0)
+			launch(slot);
 	}
 	if (__atomic_sub_fetch(&vms_live, 1, __ATOMIC_ACQ_REL) == 0)
 		finish();

@@ -10,7 +10,6 @@
 #include "arch/x86/fpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
-#include "arch/x86/tag_pool.h"
 #include "lib/print.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -47,7 +46,8 @@ struct svm_vm {
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
-	u32 asid;              /* per vCPU: each has its own guest TLB */
+	u32 asid;              /* this CPU's tag for the vCPU's guest TLB entries */
+	u64 asid_generation;   /* of its CPU's ASID space when it got it (0: none) */
 	int cpu;               /* host CPU it last ran on (-1: none): clean bits are per CPU */
 	bool flush_tlb;
 	/* Without vNMI the VMCB does not show NMI blocking: an injected NMI
@@ -62,8 +62,18 @@ void svm_enter_guest(u64 vmcb_pa, u64 *gprs, u64 host_vmcb_pa);
 _Static_assert(GPR_RAX == 0 && GPR_RCX == 1 && GPR_RDX == 2 && GPR_RBX == 3 && GPR_RBP == 5 &&
 	       GPR_RSI == 6 && GPR_RDI == 7 && GPR_R8 == 8 && GPR_R15 == 15, "guest_gprs.h layout");
 
-static struct tag_pool asids;
-static struct spinlock asids_lock;
+/*
+ * ASIDs are handed out per CPU, as KVM does: a vCPU takes the next free
+ * one of the CPU it runs on; when they run out, the CPU flushes its whole
+ * TLB and starts a new generation, and every vCPU there takes a new ASID
+ * at its next entry. Any number of vCPUs can share a CPU with 15 ASIDs
+ * (QEMU), and no pool is shared between CPUs.
+ */
+struct asid_space {
+	u32 next;
+	u64 generation;
+};
+static struct asid_space asid_spaces[MAX_CPUS];
 
 static struct svm_vcpu *svm(struct vcpu *v) { return v->arch; }
 static struct svm_vm *svm_vm_of(struct vm *vm) { return vm->arch; }
@@ -91,8 +101,12 @@ static int svm_cpu_enable(char *err, size_t len)
 /* Once, on the boot CPU. */
 int svm_global_setup(char *err, size_t len)
 {
-	(void)err, (void)len;
-	tag_pool_init(&asids, virt_caps.svm.asid_count);
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		asid_spaces[i] = (struct asid_space){ .next = virt_caps.svm.asid_count, .generation = 0 };
+	if (virt_caps.svm.asid_count < 2) {
+		ksnprintf(err, len, "svm: the CPU offers no ASID for guests");
+		return -1;
+	}
 	return 0;
 }
 
@@ -222,13 +236,7 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
 	v->arch = s;
 	s->cpu = -1;
 	s->vmcb = phys_to_virt(s->vmcb_pa);
-	spin_lock(&asids_lock);
-	s->asid = tag_pool_alloc(&asids);
-	spin_unlock(&asids_lock);
-	if (!s->asid) {
-		ksnprintf(err, len, "svm: all %u ASIDs are in use", virt_caps.svm.asid_count - 1);
-		return -1;
-	}
+
 	u64 fpu_pa = frame_alloc();
 	if (!fpu_pa) {
 		ksnprintf(err, len, "svm: out of memory for the FPU state");
@@ -241,9 +249,7 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
 	set_intercepts(c);
 	c->iopm_base_pa = virt_to_phys(svmvm->iopm);
 	c->msrpm_base_pa = virt_to_phys(svmvm->msrpm);
-	c->guest_asid = s->asid;
-	/* The ASID may have tagged another vCPU's translations on this CPU. */
-	c->tlb_control = SVM_TLB_CONTROL_FLUSH_ALL;
+	/* The ASID is chosen at the first entry (assign_asid). */
 	c->virtual_interrupt = SVM_V_INTR_MASKING;
 	c->nested_control = SVM_NESTED_PAGING_ENABLE;
 	c->nested_cr3 = svmvm->npt.root;
@@ -264,11 +270,6 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	struct svm_vcpu *s = svm(v);
 	if (!s)
 		return;
-	if (s->asid) {
-		spin_lock(&asids_lock);
-		tag_pool_free(&asids, s->asid);
-		spin_unlock(&asids_lock);
-	}
 	frame_free(s->vmcb_pa, 1);
 	if (v->fpu_state)
 		frame_free(virt_to_phys(v->fpu_state), 1);
@@ -605,6 +606,27 @@ static u64 reinjection(const struct vmcb *vmcb)
 	return info;
 }
 
+/* A fresh ASID on this CPU when the vCPU's is from an older generation;
+ * its translations of other vCPUs are flushed on the way. */
+static void assign_asid(struct svm_vcpu *s)
+{
+	struct asid_space *a = &asid_spaces[this_cpu()->index];
+	if (s->asid_generation == a->generation && a->generation)
+		return;
+	struct vmcb_control *c = &s->vmcb->control;
+	if (a->next >= virt_caps.svm.asid_count) {
+		a->generation++;
+		a->next = 1;
+		c->tlb_control = SVM_TLB_CONTROL_FLUSH_ALL; /* every ASID of the old generation */
+	} else if (c->tlb_control != SVM_TLB_CONTROL_FLUSH_ALL) {
+		c->tlb_control = virt_caps.svm.flush_by_asid ? SVM_TLB_CONTROL_FLUSH_ASID : SVM_TLB_CONTROL_FLUSH_ALL;
+	}
+	s->asid = a->next++;
+	s->asid_generation = a->generation;
+	c->guest_asid = s->asid;
+	c->clean_bits &= ~CLEAN_ASID;
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *s = svm(v);
@@ -619,6 +641,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 									 : SVM_TLB_CONTROL_FLUSH_ALL;
 		s->flush_tlb = false;
 	}
+	assign_asid(s);
 	if (!virt_caps.svm.vmcb_clean)
 		vmcb->control.clean_bits = 0;
 
