@@ -21,6 +21,8 @@ struct vcpu_apic {
 	struct vlapic_ops ops;
 	struct vtimer timer;
 	struct vcpu *vcpu;
+	bool extint_pending;     /* an I/O APIC ExtINT message: INTA the 8259 */
+	u64 lowest_priority_win; /* when it last won a lowest-priority arbitration */
 };
 
 static struct vlapic *lapic_of(struct vcpu *v)
@@ -37,28 +39,161 @@ static void apic_log(struct vm *vm, const char *what, u32 value)
 
 /* --- routing --- */
 
-/* A message to the local APICs, from the I/O APIC or an IPI. Fixed and
- * lowest-priority go to every matching APIC (lowest-priority arbitration
- * is moot with one vCPU); NMI/INIT/SIPI/SMI are not delivered yet. */
-static bool route(struct vm *vm, const struct vcpu *sender, u32 destination, bool logical, u8 vector,
-		  u8 delivery_mode, bool level, bool all_but_sender)
+/* One interrupt message to the local APICs (SDM 11.6): from the I/O APIC
+ * (no sender, no shorthand) or from a vCPU's ICR. */
+struct apic_message {
+	struct vcpu *sender;
+	u32 destination;
+	bool logical;
+	u8 shorthand;      /* APIC_DEST_* */
+	u8 vector;
+	u8 delivery_mode;  /* APIC_DM_* */
+	bool level_trigger;
+	bool level_assert; /* an INIT with level 0 and level trigger is a de-assert */
+};
+
+/* Does the message name this vCPU's local APIC? A hardware-disabled APIC
+ * takes nothing; a software-disabled one still takes NMI, INIT and SIPI
+ * (SDM 11.4.7.2), so that is left to the fixed path (vlapic_accept). */
+static bool addressed(const struct apic_message *m, struct vcpu *v)
 {
-	bool accepted = false;
-	if (delivery_mode != APIC_DM_FIXED && delivery_mode != APIC_DM_LOWEST) {
-		apic_log(vm, "interrupt message with an unsupported delivery mode dropped", delivery_mode);
+	if (!v->apic || vlapic_mode(lapic_of(v)) == VLAPIC_DISABLED)
 		return false;
+	switch (m->shorthand) {
+	case APIC_DEST_SELF:
+		return v == m->sender;
+	case APIC_DEST_ALL_INCLUDING_SELF:
+		/* A fixed interrupt is already in the sender's own IRR (lapic.h). */
+		return v != m->sender || m->delivery_mode != APIC_DM_FIXED;
+	case APIC_DEST_ALL_EXCLUDING_SELF:
+		return v != m->sender;
+	default:
+		break;
 	}
+	/* The I/O APIC's 8-bit destination 0xff stays a broadcast for an APIC
+	 * in x2APIC mode (there is no interrupt remapping). */
+	u32 d = !m->sender && m->destination == APIC_XAPIC_BROADCAST &&
+			vlapic_mode(lapic_of(v)) == VLAPIC_X2APIC ? APIC_X2APIC_BROADCAST : m->destination;
+	return vlapic_matches(lapic_of(v), d, m->logical);
+}
+
+/* Fixed: into the IRR; lapic_requested() kicks the vCPU. */
+static bool deliver_fixed(struct vcpu *v, const struct apic_message *m)
+{
+	return vlapic_accept(lapic_of(v), m->vector, m->level_trigger);
+}
+
+/* Lowest priority (SDM 11.6.2.4): the one APIC, among those addressed that
+ * can take it, with the lowest processor priority (PPR); among equals the
+ * one that won such an arbitration least recently, then the lowest vCPU
+ * index (a round robin that needs no state outside the vCPUs). Focus
+ * processor checking is not modelled. */
+static bool wins_over(struct vcpu *a, struct vcpu *b)
+{
+	u32 ppr_a = vlapic_ppr(lapic_of(a)), ppr_b = vlapic_ppr(lapic_of(b));
+	if (ppr_a != ppr_b)
+		return ppr_a < ppr_b;
+	return a->apic->lowest_priority_win < b->apic->lowest_priority_win;
+}
+
+static struct vcpu *lowest_priority_target(struct vm *vm, const struct apic_message *m)
+{
+	struct vcpu *best = NULL;
+	u64 latest_win = 0;
 	for (unsigned i = 0; i < vm->vcpu_count; i++) {
 		struct vcpu *v = vm->vcpu[i];
 		if (!v->apic)
 			continue;
-		/* The I/O APIC's 8-bit destination 0xff stays a broadcast for an
-		 * APIC in x2APIC mode (there is no interrupt remapping). */
-		u32 d = !sender && destination == APIC_XAPIC_BROADCAST &&
-				vlapic_mode(lapic_of(v)) == VLAPIC_X2APIC ? APIC_X2APIC_BROADCAST : destination;
-		bool target = all_but_sender ? v != sender : vlapic_matches(lapic_of(v), d, logical);
-		if (target && vlapic_accept(lapic_of(v), vector, level))
-			accepted = true;
+		latest_win = MAX(latest_win, v->apic->lowest_priority_win);
+		if (!addressed(m, v) || !vlapic_sw_enabled(lapic_of(v)))
+			continue;
+		if (!best || wins_over(v, best))
+			best = v;
+	}
+	if (best)
+		best->apic->lowest_priority_win = latest_win + 1;
+	return best;
+}
+
+/* NMI: counted (a burst is collapsed where it is injected) and requested. */
+static void deliver_nmi(struct vcpu *v)
+{
+	__atomic_fetch_add(&v->nmi_pending, 1, __ATOMIC_SEQ_CST);
+	vcpu_request(v, VCPU_REQ_NMI);
+}
+
+static void deliver_sipi(struct vcpu *v, u8 vector)
+{
+	/* Written before the request, whose atomic OR orders it for the vCPU. */
+	__atomic_store_n(&v->sipi_vector, vector, __ATOMIC_RELAXED);
+	vcpu_request(v, VCPU_REQ_SIPI);
+}
+
+/* ExtINT from the I/O APIC: the vCPU takes its vector from the 8259 with an
+ * INTA cycle, as through LINT0 in ExtINT mode. */
+static void deliver_extint(struct vcpu *v)
+{
+	v->apic->extint_pending = true;
+	v->irq_check = true;
+	vcpu_request(v, VCPU_REQ_EVENT);
+}
+
+/* Delivers a message to every vCPU it addresses (one for lowest priority).
+ * Runs under the VM's lock; a target may be in guest mode on another CPU,
+ * so only its local APIC model and its request/NMI/SIPI fields are written
+ * here, never its backend state. True if a local APIC accepted a fixed or
+ * lowest-priority interrupt: the I/O APIC's remote IRR, which only an EOI
+ * clears, so the other modes (no vector in service, no EOI) answer false. */
+static bool route(struct vm *vm, const struct apic_message *m)
+{
+	bool accepted = false;
+	switch (m->delivery_mode) {
+	case APIC_DM_LOWEST: {
+		struct vcpu *v = lowest_priority_target(vm, m);
+		return v && deliver_fixed(v, m);
+	}
+	case APIC_DM_INIT:
+		if (m->level_trigger && !m->level_assert)
+			return false; /* INIT level de-assert: a no-op since the Pentium 4 (SDM 11.6.1) */
+		break;
+	case APIC_DM_SMI:
+		apic_log(vm, "SMI dropped: there is no system management mode", m->vector);
+		return false;
+	case APIC_DM_EXTINT:
+		if (m->sender) {
+			apic_log(vm, "ExtINT IPI dropped (not a valid ICR delivery mode)", m->vector);
+			return false;
+		}
+		break;
+	case APIC_DM_FIXED:
+	case APIC_DM_NMI:
+	case APIC_DM_STARTUP:
+		break;
+	default:
+		apic_log(vm, "interrupt message with a reserved delivery mode dropped", m->delivery_mode);
+		return false;
+	}
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		if (!addressed(m, v))
+			continue;
+		switch (m->delivery_mode) {
+		case APIC_DM_FIXED:
+			accepted |= deliver_fixed(v, m);
+			break;
+		case APIC_DM_NMI:
+			deliver_nmi(v);
+			break;
+		case APIC_DM_INIT:
+			vcpu_request(v, VCPU_REQ_INIT);
+			break;
+		case APIC_DM_STARTUP:
+			deliver_sipi(v, m->vector);
+			break;
+		case APIC_DM_EXTINT:
+			deliver_extint(v);
+			break;
+		}
 	}
 	return accepted;
 }
@@ -66,14 +201,50 @@ static bool route(struct vm *vm, const struct vcpu *sender, u32 destination, boo
 static bool ioapic_deliver(void *ctx, u32 destination, bool logical, u8 vector, u8 delivery_mode,
 			   bool level)
 {
-	return route(ctx, NULL, destination, logical, vector, delivery_mode, level, false);
+	struct apic_message m = {
+		.destination = destination, .logical = logical, .shorthand = APIC_DEST_NONE,
+		.vector = vector, .delivery_mode = delivery_mode, .level_trigger = level,
+		.level_assert = true,
+	};
+	return route(ctx, &m);
 }
 
 static void lapic_send_ipi(void *ctx, const struct vlapic_ipi *ipi)
 {
 	struct vcpu_apic *a = ctx;
-	route(a->vcpu->vm, a->vcpu, ipi->destination, ipi->logical, ipi->vector, ipi->delivery_mode,
-	      ipi->level_trigger, ipi->shorthand != APIC_DEST_NONE);
+	struct apic_message m = {
+		.sender = a->vcpu, .destination = ipi->destination, .logical = ipi->logical,
+		.shorthand = ipi->shorthand, .vector = ipi->vector, .delivery_mode = ipi->delivery_mode,
+		.level_trigger = ipi->level_trigger, .level_assert = ipi->level_assert,
+	};
+	route(a->vcpu->vm, &m);
+}
+
+/* The board's NMI line, on LINT1 of every local APIC (the MADT's Local APIC
+ * NMI entry). A vCPU without an enabled local APIC has it as its NMI pin
+ * (SDM 11.4.3); otherwise LVT1 decides: NMI, a fixed vector, or masked. */
+void vm_nmi_line_pulse(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		if (!v->apic || vlapic_mode(lapic_of(v)) == VLAPIC_DISABLED) {
+			deliver_nmi(v);
+			continue;
+		}
+		u32 lvt1 = lapic_of(v)->lvt[VLAPIC_LVT_LINT1];
+		if (lvt1 & APIC_LVT_MASKED)
+			continue;
+		switch ((lvt1 & APIC_LVT_DM_MASK) >> APIC_LVT_DM_SHIFT) {
+		case APIC_DM_NMI:
+			deliver_nmi(v);
+			break;
+		case APIC_DM_FIXED:
+			vlapic_accept(lapic_of(v), lvt1 & APIC_LVT_VECTOR, false);
+			break;
+		default:
+			break; /* SMI, INIT, ExtINT on LINT1: nothing is modelled */
+		}
+	}
 }
 
 /* The PC wiring of a GSI: ISA IRQs to the 8259 pair, and every GSI to the
@@ -116,18 +287,30 @@ static void lapic_timer_expired(void *opaque, u64 now_ns)
 	vlapic_timer_fire(&a->lapic, now_ns);
 }
 
+/* A vector entered the vCPU's IRR: from its own instruction or timer, another
+ * vCPU's IPI or the I/O APIC, on whichever CPU. irq_check tells the vCPU's
+ * run loop to look; the request makes it do so before its next entry even
+ * while it is in guest mode or halted on another CPU. */
 static void lapic_requested(void *ctx)
 {
 	struct vcpu_apic *a = ctx;
+	a->vcpu->irq_check = true;
 	vcpu_request(a->vcpu, VCPU_REQ_EVENT);
 }
 
-/* The 8259's INT rose: only the BSP's LINT0 is wired to it. */
+static bool pic_reaches(struct vcpu *v);
+
+/* The 8259's INT rose: every vCPU whose LINT0 passes it looks. */
 static void pic_output_rose(void *opaque)
 {
 	struct vm *vm = opaque;
-	if (vm->vcpu_count)
-		vcpu_request(vm->vcpu[0], VCPU_REQ_EVENT);
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		if (pic_reaches(v)) {
+			v->irq_check = true;
+			vcpu_request(v, VCPU_REQ_EVENT);
+		}
+	}
 }
 
 static void lapic_eoi_level(void *ctx, u8 vector)
@@ -197,12 +380,15 @@ int vm_apic_create(struct vm *vm)
 }
 
 /* What PC firmware leaves behind: the APIC software-enabled in virtual-wire
- * mode (LINT0 takes the 8259's ExtINT, LINT1 is the NMI input), so a guest
- * that never touches the APIC still gets 8259 interrupts. */
-static void firmware_setup(struct vlapic *lapic)
+ * mode (the BSP's LINT0 takes the 8259's ExtINT, LINT1 is the NMI input),
+ * so a guest that never touches the APIC still gets 8259 interrupts. The
+ * APs' LINT0 stays masked, as KVM and Linux leave it: one CPU takes the
+ * 8259's interrupts. */
+static void firmware_setup(struct vlapic *lapic, bool bsp)
 {
+	u32 lint0 = APIC_DM_EXTINT << APIC_LVT_DM_SHIFT;
 	vlapic_write(lapic, APIC_SPIV, APIC_SPIV_APIC_ENABLED | APIC_SPIV_VECTOR);
-	vlapic_write(lapic, APIC_LVT0, APIC_DM_EXTINT << APIC_LVT_DM_SHIFT);
+	vlapic_write(lapic, APIC_LVT0, bsp ? lint0 : lint0 | APIC_LVT_MASKED);
 	vlapic_write(lapic, APIC_LVT1, APIC_DM_NMI << APIC_LVT_DM_SHIFT);
 }
 
@@ -224,26 +410,34 @@ int vcpu_apic_create(struct vcpu *v)
 	vtimer_init(v->vm, &a->timer, lapic_timer_expired, a);
 	a->timer.owner = v; /* fired on the vCPU's own CPU */
 	vlapic_init(&a->lapic, v->id, v->id == 0, &a->ops, LAPIC_DEFAULT_BUS_HZ, tsc_hz);
-	firmware_setup(&a->lapic);
+	firmware_setup(&a->lapic, v->id == 0);
 	v->apic = a;
 	v->irq_check = true;
 	return 0;
 }
 
+void vcpu_apic_reset(struct vcpu *v)
+{
+	vlapic_reset_registers(lapic_of(v));
+	v->apic->extint_pending = false;
+	v->irq_check = true; /* the 8259 may still have something for the BSP */
+}
+
 /* --- interrupt selection --- */
 
-/* Does the 8259's INTR reach this vCPU? Only the BSP's LINT0 is wired; it
- * passes ExtINT when unmasked in that mode, or straight through when the
- * local APIC is hardware-disabled. */
+/* Does the 8259's INTR reach this vCPU? Every LINT0 is wired to it and
+ * passes ExtINT when unmasked in that mode; an I/O APIC ExtINT message asks
+ * for one INTA too. Straight through (no local APIC, or one hardware-
+ * disabled) only to the BSP: the uniprocessor PIC mode. */
 static bool pic_reaches(struct vcpu *v)
 {
-	if (v->id != 0)
-		return false;
 	if (!v->apic)
-		return true;
+		return v->id == 0;
 	const struct vlapic *lapic = lapic_of(v);
 	u32 lvt0 = lapic->lvt[VLAPIC_LVT_LINT0];
-	return vlapic_mode(lapic) == VLAPIC_DISABLED ||
+	if (vlapic_mode(lapic) == VLAPIC_DISABLED)
+		return v->id == 0;
+	return v->apic->extint_pending ||
 	       (!(lvt0 & APIC_LVT_MASKED) && (lvt0 & APIC_LVT_DM_MASK) >> APIC_LVT_DM_SHIFT == APIC_DM_EXTINT);
 }
 
@@ -260,6 +454,8 @@ bool vcpu_apic_has_interrupt(struct vcpu *v)
 		return true;
 	if (!v->apic)
 		return false;
+	if (!output)
+		v->apic->extint_pending = false; /* the 8259 has nothing for it after all */
 	if (!output && !lapic_of(v)->irr_words) {
 		v->irq_check = false; /* until the next request */
 		return false;
@@ -269,8 +465,11 @@ bool vcpu_apic_has_interrupt(struct vcpu *v)
 
 u8 vcpu_apic_acknowledge(struct vcpu *v)
 {
-	if (pic_output(v) && pic_reaches(v))
+	if (pic_output(v) && pic_reaches(v)) {
+		if (v->apic)
+			v->apic->extint_pending = false;
 		return (u8)i8259_acknowledge(v->vm->pic);
+	}
 	struct vlapic *lapic = v->apic ? lapic_of(v) : NULL;
 	int vector = lapic ? vlapic_pending_vector(lapic) : -1;
 	if (vector < 0) /* nothing after all: the spurious vector, ISR untouched (SDM 11.9) */

@@ -5,9 +5,15 @@
  *
  *   device -> vm_set_irq(gsi) -> 8259 IRQ (gsi < 16) -> LINT0 (ExtINT) -> vCPU 0
  *                             -> I/O APIC pin (ISA IRQ 0 on pin 2) -> local APICs
+ *   vCPU -> ICR -> local APICs (IPIs: fixed, lowest priority, NMI, INIT, SIPI)
  *
  * The run loop asks vcpu_apic_has_interrupt()/vcpu_apic_acknowledge() what to
- * inject; the models never see the backend.
+ * inject; the models never see the backend. Every message that reaches a
+ * vCPU raises a request (vmm/vcpu_request.h) and kicks it: VCPU_REQ_EVENT
+ * for a vector (also sets vcpu->irq_check), VCPU_REQ_NMI after
+ * vcpu->nmi_pending went up, VCPU_REQ_INIT, VCPU_REQ_SIPI with
+ * vcpu->sipi_vector (vmm/vcpu_init.h handles those two). Everything here
+ * runs with the VM's lock held and never touches a target's backend state.
  */
 #pragma once
 #include "lib/types.h"
@@ -23,6 +29,12 @@ struct vcpu;
 
 int vm_apic_create(struct vm *vm);
 int vcpu_apic_create(struct vcpu *v);
+/* INIT: the local APIC's registers to their power-on values, its base and
+ * ID kept (SDM 11.4.7.3); an ExtINT waiting for an INTA is dropped. */
+void vcpu_apic_reset(struct vcpu *v);
+
+/* A pulse on the board's NMI line (LINT1 of every local APIC). */
+void vm_nmi_line_pulse(struct vm *vm);
 
 /* Is an external interrupt waiting for this vCPU: an 8259 interrupt through
  * LINT0 in ExtINT mode (or with the local APIC disabled), which goes first,

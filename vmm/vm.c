@@ -191,7 +191,7 @@ static int setup_vcpu(struct vm *vm, const struct vm_config *cfg, unsigned id, u
 	if (backend->vcpu_create(v, err, len))
 		return -1;
 	if (id) {
-		vcpu_init_ap(v);
+		vcpu_power_on_ap(v);
 		return 0;
 	}
 	struct vcpu_sregs sregs;
@@ -346,14 +346,9 @@ static void handle_requests(struct vcpu *v)
 		v->irq_check = true;
 	if (vcpu_check_request(v, VCPU_REQ_TLB_FLUSH))
 		backend->flush_guest_tlb(v);
-	bool init = vcpu_check_request(v, VCPU_REQ_INIT);
-	bool sipi = vcpu_check_request(v, VCPU_REQ_SIPI);
-	if (init || sipi) {
+	if (__atomic_load_n(&v->requests, __ATOMIC_ACQUIRE) & (BIT(VCPU_REQ_INIT) | BIT(VCPU_REQ_SIPI))) {
 		spin_lock(&v->vm->lock);
-		if (init)
-			vcpu_do_init(v);
-		if (sipi)
-			vcpu_do_sipi(v);
+		vcpu_handle_init_sipi(v);
 		spin_unlock(&v->vm->lock);
 	}
 	vcpu_check_request(v, VCPU_REQ_NMI); /* nmi_pending says how many */

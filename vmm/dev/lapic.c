@@ -2,10 +2,10 @@
  * Local APIC model (Intel SDM Vol. 3A chapter 11). See lapic.h.
  *
  * Not modelled here: the LINT0/LINT1 pins (vmm/apic.c reads LVT0 to pass
- * the 8259's ExtINT through; LINT1's NMI is not wired) and the thermal/PMC
- * sources (their LVTs are storage only), NMI/SMI/INIT/SIPI delivery,
- * focus processor checking and lowest-priority arbitration (the IPI router's
- * job), directed EOI (EOI-broadcast suppression), the CMCI LVT, and changing
+ * the 8259's ExtINT through and LVT1 for the NMI line) and the thermal/PMC
+ * sources (their LVTs are storage only), NMI/SMI/INIT/SIPI delivery and
+ * lowest-priority arbitration (the IPI router's job, vmm/apic.c), focus
+ * processor checking, directed EOI (EOI-broadcast suppression), the CMCI LVT, and changing
  * the divide configuration while the timer counts (applies from the next
  * initial-count write). A periodic timer interrupts at most once per
  * VTIMER_MIN_PERIOD_NS, however small its count.
@@ -449,22 +449,21 @@ static void send_ipi(struct vlapic *lapic, u32 icr_low, u32 destination)
 		.level_assert = (icr_low & APIC_ICR_LEVEL_ASSERT) != 0,
 		.level_trigger = (icr_low & APIC_ICR_TRIGGER_LEVEL) != 0,
 	};
-	bool fixed = ipi.delivery_mode == APIC_DM_FIXED || ipi.delivery_mode == APIC_DM_LOWEST;
+	bool vectored = ipi.delivery_mode == APIC_DM_FIXED || ipi.delivery_mode == APIC_DM_LOWEST;
+	bool fixed = ipi.delivery_mode == APIC_DM_FIXED;
 
 	lapic->last_ipi = ipi;
 	lapic->ipi_count++;
-	if (fixed && ipi.vector < FIRST_LEGAL_VECTOR) {
+	if (vectored && ipi.vector < FIRST_LEGAL_VECTOR) {
 		set_error(lapic, APIC_ESR_SEND_ILLEGAL_VECTOR);
 		return;
 	}
-	if (ipi.shorthand == APIC_DEST_SELF || ipi.shorthand == APIC_DEST_ALL_INCLUDING_SELF) {
-		if (fixed)
-			vlapic_accept(lapic, ipi.vector, ipi.level_trigger);
+	if (fixed && (ipi.shorthand == APIC_DEST_SELF || ipi.shorthand == APIC_DEST_ALL_INCLUDING_SELF)) {
+		vlapic_accept(lapic, ipi.vector, ipi.level_trigger);
 		if (ipi.shorthand == APIC_DEST_SELF)
 			return;
 	}
-	/* The router delivers to every other APIC for the ALL shorthands and to
-	 * every matching APIC (this one included) for no shorthand. */
+	/* The router delivers everything else (lapic.h, vlapic_ops.send_ipi). */
 	if (lapic->ops && lapic->ops->send_ipi)
 		lapic->ops->send_ipi(lapic->ops->ctx, &ipi);
 }

@@ -151,7 +151,9 @@ struct vlapic_ops {
 	void (*arm)(void *ctx, u64 deadline_ns);
 	void (*eoi_level)(void *ctx, u8 vector); /* for the I/O APIC remote IRR */
 	u64 (*tsc_now)(void *ctx);		  /* the guest's TSC */
-	/* IPIs to other APICs (destination shorthand none / all); may be NULL. */
+	/* Every IPI but a fixed one to self, which the model puts in its own
+	 * IRR (for "all including self" too: the router then skips the sender
+	 * for a fixed IPI, and delivers every other mode to it); may be NULL. */
 	void (*send_ipi)(void *ctx, const struct vlapic_ipi *ipi);
 	/* A vector entered the IRR (the owner may skip polling otherwise); may be NULL. */
 	void (*requested)(void *ctx);
