@@ -177,7 +177,6 @@ static void fake_inject_event(struct vcpu *vcpu, enum event_type type, u8 vector
 	fake_backend.event_queued = true;
 }
 
-static bool fake_event_pending(struct vcpu *vcpu) { return fake_backend.event_queued; }
 
 static bool fake_interrupt_allowed(struct vcpu *vcpu)
 {
@@ -220,7 +219,6 @@ static const struct backend_ops fake_backend_ops = {
 	.set_efer = fake_set_efer,
 	.set_cr = fake_set_cr,
 	.inject_event = fake_inject_event,
-	.event_pending = fake_event_pending,
 	.interrupt_allowed = fake_interrupt_allowed,
 	.clear_interrupt_shadow = fake_clear_interrupt_shadow,
 	.set_interrupt_window = fake_set_interrupt_window,

@@ -137,12 +137,12 @@ void kfree(void *p) { free(p); }
 
 void *vm_device_alloc(struct vm *vm, size_t size)
 {
-	if (vm->device_count == ARRAY_SIZE(vm->device_state))
+	struct vm_device_state *d = calloc(1, sizeof(*d) + size);
+	if (!d)
 		return NULL;
-	void *p = calloc(1, size);
-	if (p)
-		vm->device_state[vm->device_count++] = p;
-	return p;
+	d->next = vm->devices;
+	vm->devices = d;
+	return d->data;
 }
 
 void vm_log(const struct vm *vm, const char *fmt, ...)
@@ -177,8 +177,10 @@ static u64 fake_fire_due(void)
 
 /* vm.c's vcpu_halt() on the fake clock: sleeping is jumping to the next
  * deadline. */
-bool vcpu_halt(struct vcpu *v)
+bool vcpu_halt(struct vcpu *v, bool interrupts_enabled)
 {
+	if (!interrupts_enabled)
+		return false; /* one vCPU: nothing but an NMI could wake it */
 	u64 give_up = fake_now + FAKE_HALT_LIMIT_NS;
 	for (unsigned wakeups = 0; wakeups < FAKE_HALT_MAX_WAKEUPS; wakeups++) {
 		u64 next = fake_fire_due();
@@ -270,9 +272,11 @@ static int fake_vm_create(const struct fake_vm_config *cfg)
 
 static void fake_vm_destroy(void)
 {
-	for (unsigned i = 0; i < fake_vm.device_count; i++)
-		free(fake_vm.device_state[i]);
-	fake_vm.device_count = 0;
+	while (fake_vm.devices) {
+		struct vm_device_state *d = fake_vm.devices;
+		fake_vm.devices = d->next;
+		free(d);
+	}
 	free(fake_ram);
 	fake_ram = NULL;
 }

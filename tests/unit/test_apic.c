@@ -62,11 +62,12 @@ void *vm_device_alloc(struct vm *owner, size_t size)
 {
 	if (fail_alloc)
 		return NULL;
-	assert_true(owner->device_count < ARRAY_SIZE(owner->device_state));
-	void *p = calloc(1, size);
-	if (p)
-		owner->device_state[owner->device_count++] = p;
-	return p;
+	struct vm_device_state *d = calloc(1, sizeof(*d) + size);
+	if (!d)
+		return NULL;
+	d->next = owner->devices;
+	owner->devices = d;
+	return d->data;
 }
 
 static unsigned log_lines;
@@ -126,9 +127,11 @@ static int setup_two(void **state)
 
 static int teardown(void **state)
 {
-	for (unsigned i = 0; i < vm.device_count; i++)
-		free(vm.device_state[i]);
-	vm.device_count = 0;
+	while (vm.devices) {
+		struct vm_device_state *d = vm.devices;
+		vm.devices = d->next;
+		free(d);
+	}
 	return 0;
 }
 

@@ -260,10 +260,33 @@ static void test_leaf1_real_parts(void **state)
 }
 
 /* Leaves that are all zero whatever the host says. */
+/* The topology the MADT describes: one package, a core per vCPU, the x2APIC
+ * ID = vCPU index in leaf 0xB, the logical count in leaf 1, NC on AMD. */
+static void test_topology(void **state)
+{
+	(void)state;
+	struct cpuid_guest_info info = { .vcpu_id = 2, .vcpu_count = 3 };
+	struct cpuid_result smt = filter(0xb, 0, all_ones, &info), core = filter(0xb, 1, all_ones, &info),
+			    end = filter(0xb, 2, all_ones, &info);
+	assert_regs(smt, 0, 1, 0x100, 2);
+	assert_regs(core, 2, 3, 0x201, 2); /* 2 bits of APIC ID number 3 cores */
+	assert_regs(end, 0, 0, 2, 2);
+	struct cpuid_result l1 = filter(1, 0, all_ones, &info);
+	assert_int_equal((l1.ebx >> 16) & 0xff, 4);
+	assert_int_equal(l1.ebx >> 24, 2);
+	assert_true(l1.edx & (1u << 28)); /* HTT: the count is valid */
+	struct cpuid_result amd = filter(0x80000008, 0, all_ones, &info);
+	assert_int_equal(amd.ecx & 0xff, 2);
+	assert_int_equal((amd.ecx >> 12) & 0xf, 2);
+	struct cpuid_guest_info one = { .vcpu_id = 0, .vcpu_count = 1 };
+	assert_false(filter(1, 0, all_ones, &one).edx & (1u << 28));
+	assert_int_equal((filter(1, 0, all_ones, &one).ebx >> 16) & 0xff, 1);
+}
+
 static void test_zeroed_leaves(void **state)
 {
 	(void)state;
-	const u32 leaves[] = { 0x5, 0x6, 0xa, 0xb, 0x1f, 0x8000000a };
+	const u32 leaves[] = { 0x5, 0x6, 0xa, 0x1f, 0x8000000a };
 	const u32 subleaves[] = { 0, 1, 2, 0xff };
 	const struct cpuid_result realistic[] = {
 		{ 0x40, 0x40, 0x3, 0x11142120 },        /* leaf 5 on Skylake */
@@ -520,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_leaf1_osxsave_mirrors_guest),
 		cmocka_unit_test(test_leaf1_real_parts),
 		cmocka_unit_test(test_zeroed_leaves),
+		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_leaf7),
 		cmocka_unit_test(test_leaf7_other_subleaves_untouched),
 		cmocka_unit_test(test_ext_features),

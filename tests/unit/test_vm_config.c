@@ -189,6 +189,22 @@ static void test_vcpus(void **state)
 	assert_int_equal(one_vm(set, "vm=v vcpus=1")->vcpus, 1);
 	assert_int_equal(one_vm(set, "vm=v vcpus=2")->vcpus, 2);
 	assert_int_equal(one_vm(set, "vm=v vcpus=8")->vcpus, 8);
+	assert_int_equal(one_vm(set, "vm=v vcpus=64")->vcpus, 64);
+}
+
+/* cpus=: numbers and ranges, in order, used for vCPU 0, 1, ... */
+static void test_cpus(void **state)
+{
+	struct vm_config_set *set = *state;
+	const struct vm_config *vm = one_vm(set, "vm=v vcpus=4 cpus=3,0-1");
+	assert_int_equal(vm->cpu_count, 3);
+	assert_int_equal(vm->cpus[0], 3);
+	assert_int_equal(vm->cpus[1], 0);
+	assert_int_equal(vm->cpus[2], 1);
+	assert_int_equal(one_vm(set, "vm=w")->cpu_count, 0);
+	assert_int_equal(one_vm(set, "vm=y cpus=63")->cpus[0], 63);
+	assert_string_equal(one_vm(set, "vm=z after=v")->after, "v");
+	assert_string_equal(one_vm(set, "vm=u")->after, "");
 }
 
 static void test_booleans(void **state)
@@ -543,7 +559,13 @@ static void test_bad_values(void **state)
 	struct vm_config_set *set = *state;
 	static const struct { const char *line, *needle; } cases[] = {
 		{ "vm=x vcpus=0", "vcpus" },
-		{ "vm=x vcpus=9", "vcpus" },
+		{ "vm=x vcpus=65", "vcpus" },
+		{ "vm=x cpus=64", "cpus" },
+		{ "vm=x cpus=1,", "cpus" },
+		{ "vm=x cpus=3-1", "cpus" },
+		{ "vm=x cpus=a", "cpus" },
+		{ "vm=x after=x", "after" },
+		{ "vm=x after=bad!name", "after" },
 		{ "vm=x vcpus=", "vcpus" },
 		{ "vm=x vcpus=two", "two" },
 		{ "vm=x vcpus=99999999999999999999999", "vcpus" },
@@ -661,6 +683,7 @@ int main(void)
 		T(test_every_key),
 		T(test_mem_sizes),
 		T(test_vcpus),
+		T(test_cpus),
 		T(test_booleans),
 		T(test_formats),
 		T(test_load_and_entry),
