@@ -97,6 +97,14 @@ static bool ap_call(uint32_t i, enum ap_command cmd, uint32_t arg0, uint32_t arg
 	return true;
 }
 
+/* Checks on one AP fail at once, and say why, when it is not running. */
+static bool running(uint32_t i, const char *what)
+{
+	if (cpus[i].alive)
+		return true;
+	return report_fail(what, "cpu %u (APIC ID %u) is not running", i, cpus[i].apic_id);
+}
+
 /* Lets IPIs still on their way arrive before counts are compared: a short
  * wait, then a round trip to each AP (whose loop runs with IF=1). */
 static void settle(void)
@@ -294,10 +302,12 @@ static void check_fixed_to_each_ap(void)
 {
 	uint32_t before[SMP_MAX_CPUS];
 	for (uint32_t i = 1; i < cpu_count; i++) {
+		const char *what = name("fixed IPI BSP -> cpu %u (physical %u) reaches it alone", i, cpus[i].apic_id);
+		if (!running(i, what))
+			continue;
 		snapshot(VEC_FIXED, before);
 		icr_send(cpus[i].apic_id, ICR_FIXED | ICR_ASSERT | VEC_FIXED);
-		expect_delivery(name("fixed IPI BSP -> cpu %u (physical %u) reaches it alone", i, cpus[i].apic_id),
-				VEC_FIXED, before, 1u << i);
+		expect_delivery(what, VEC_FIXED, before, 1u << i);
 	}
 }
 
@@ -305,9 +315,12 @@ static void check_each_ap_to_bsp(void)
 {
 	uint32_t before[SMP_MAX_CPUS];
 	for (uint32_t i = 1; i < cpu_count; i++) {
+		const char *what = name("fixed IPI cpu %u -> BSP reaches the BSP alone", i);
+		if (!running(i, what))
+			continue;
 		snapshot(VEC_TO_BSP, before);
 		ap_call(i, CMD_SEND_IPI, cpus[0].apic_id, ICR_FIXED | ICR_ASSERT | VEC_TO_BSP, NULL);
-		expect_delivery(name("fixed IPI cpu %u -> BSP reaches the BSP alone", i), VEC_TO_BSP, before, 1u);
+		expect_delivery(what, VEC_TO_BSP, before, 1u);
 	}
 }
 
@@ -323,6 +336,8 @@ static uint32_t total_nmis(void)
 static void check_nmi_to_each_ap(void)
 {
 	for (uint32_t i = 1; i < cpu_count; i++) {
+		if (!running(i, name("NMI IPI to cpu %u: its NMI handler ran once, no other CPU's", i)))
+			continue;
 		uint32_t before = cpus[i].nmi_count, all_before = total_nmis(), seen = 0;
 		icr_send(cpus[i].apic_id, ICR_NMI | ICR_ASSERT);
 		bool answered = ap_call(i, CMD_EXPECT_NMI, before, 0, &seen);
@@ -454,12 +469,12 @@ static void check_counters(uint32_t rounds)
 	uint64_t start = rdtsc();
 	count.go = 1;
 	bool finished = count_work(&limits);
-	uint32_t total_ms = clock_ms_since(start), lock_ms = clock_ms_since(count.atomic_end);
 	for (uint32_t i = 1; i < cpu_count; i++)
 		if (seq[i] && !wait_for_u32(&cpus[i].done_seq, seq[i], COMMAND_TIMEOUT_MS)) {
 			cpus[i].alive = false;
 			report_fail("AP answers commands", "cpu %u did not leave the counting run", i);
 		}
+	uint32_t total_ms = clock_ms_since(start), lock_ms = clock_ms_since(count.atomic_end);
 	if (finished)
 		printf("guest smp: %u CPUs: %u lock incl each took %u ms, the spinlock %u ms\n", cpu_count, rounds,
 		       total_ms - lock_ms, lock_ms);
@@ -473,15 +488,19 @@ static void check_counters(uint32_t rounds)
 
 /* --- INIT of a running AP --- */
 
-/* INIT puts the AP back to wait-for-SIPI: it stops answering, and the next
- * SIPI starts it over at the new page with a local APIC in its reset state. */
-static void check_init_restart(uint32_t i)
+/* INIT puts the last running AP back to wait-for-SIPI: it stops answering,
+ * and the next SIPI starts it over at the new page with a local APIC in its
+ * reset state. */
+static void check_init_restart(void)
 {
-	struct smp_cpu *c = &cpus[i];
-	if (!c->alive) {
-		report_fail("INIT restart", "cpu %u is not running", i);
+	uint32_t i = cpu_count - 1;
+	while (i > 0 && !cpus[i].alive)
+		i--;
+	if (i == 0) {
+		report_fail("INIT restart of a running AP", "no AP is running");
 		return;
 	}
+	struct smp_cpu *c = &cpus[i];
 	install_trampoline(TRAMPOLINE_RESTART);
 	/* An AP wrongly started at the old page halts there and never reports. */
 	memset((void *)TRAMPOLINE_FIRST, OPCODE_HLT, PAGE_SIZE);
@@ -562,7 +581,7 @@ void guest_main(void)
 	check_ipis();
 	check_counters(rounds);
 	if (cpu_count > 1)
-		check_init_restart(cpu_count - 1);
+		check_init_restart();
 	check_end_state();
 	cli();
 }
