@@ -51,11 +51,6 @@ const char guest_name[] = "smp";
 
 static uint8_t ap_stacks[SMP_MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(16)));
 
-struct __attribute__((packed)) pseudo_descriptor {
-	uint16_t limit;
-	uint32_t base;
-};
-
 static uint32_t all_cpus_mask(void)
 {
 	return (1u << cpu_count) - 1;
@@ -508,7 +503,8 @@ static void check_init_restart(void)
 	bool idle = send_init(i);
 	uint32_t seq = post_command(c, CMD_PING, 0, 0);
 	bool answered = wait_for_u32(&c->done_seq, seq, HALTED_PROBE_MS);
-	check(!answered && c->started == before, name("INIT stops running cpu %u (silent for %u ms)", i, HALTED_PROBE_MS),
+	check(!answered && c->started == before,
+	      name("INIT stops running cpu %u (silent for %u ms)", i, HALTED_PROBE_MS),
 	      "answered %u, started %u times since", answered, c->started - before);
 	idle &= send_sipis(i, TRAMPOLINE_RESTART);
 	check(idle, name("cpu %u: ICR idle after INIT, SIPI, SIPI to a running AP", i),
@@ -564,18 +560,21 @@ static void setup_bsp(void)
 void guest_main(void)
 {
 	install_interrupt_handlers();
-	asm volatile("sidt %0" : "=m"(*(struct pseudo_descriptor *)ap_idtr));
+	asm volatile("sidt %0" : "=m"(ap_idtr));
 	check(clock_init(), "PIT channel 2 calibrates the TSC", "OUT2 never went high; timeouts assume %u kHz",
 	      clock_tsc_khz());
 	printf("guest smp: TSC %u kHz\n", clock_tsc_khz());
 	uint32_t rounds = multiboot_cmdline_uint("n", DEFAULT_ROUNDS);
+	if (!rounds)
+		rounds = 1; /* every CPU takes the spinlock at least once */
 	if (!find_cpus())
 		return;
 	setup_bsp();
 	sti();
 	if (cpu_count == 1)
 		printf("guest smp: skipped with 1 CPU: AP start-up, IPIs between CPUs, NMI IPIs, INIT restart\n");
-	install_trampoline(TRAMPOLINE_FIRST);
+	if (cpu_count > 1)
+		install_trampoline(TRAMPOLINE_FIRST);
 	for (uint32_t i = 1; i < cpu_count; i++)
 		start_ap(i);
 	check_ipis();

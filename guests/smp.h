@@ -100,8 +100,14 @@ extern uint32_t cpu_count;
 /* Set by the BSP before each SIPI: which CPU starts, on which stack. */
 extern volatile uint32_t ap_boot_index;
 extern volatile uint32_t ap_boot_stack;
+/* The operand of LGDT/LIDT/SGDT/SIDT in 32-bit code. */
+struct __attribute__((packed)) pseudo_descriptor {
+	uint16_t limit;
+	uint32_t base;
+};
+
 /* The IDT the BSP runs with; each AP loads the same one. */
-extern uint8_t ap_idtr[6];
+extern struct pseudo_descriptor ap_idtr;
 
 /* The real-mode trampoline (guests/smp_trampoline.asm): copied to a page
  * below 1 MiB; smp_trampoline_gdtr is patched with the guest's GDTR. */

@@ -34,7 +34,7 @@ struct smp_cpu cpus[SMP_MAX_CPUS + 1];
 uint32_t cpu_count;
 volatile uint32_t ap_boot_index;
 volatile uint32_t ap_boot_stack;
-uint8_t ap_idtr[6];
+struct pseudo_descriptor ap_idtr;
 
 static uint32_t tsc_khz;
 
