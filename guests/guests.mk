@@ -23,13 +23,16 @@ GUEST_LDFLAGS := -m elf_i386 -T guests/lib/guest.ld -z max-page-size=0x1000 \
 	--build-id=none -z noexecstack --no-warn-rwx-segments
 
 # Multiboot ELF32 guests: guests/NAME.c plus the shared library.
-GUEST_ELF_NAMES := io cpuid msr exceptions hlt mmio paging hostile triple bench bigmem console taskswitch
+GUEST_ELF_NAMES := io cpuid msr exceptions hlt mmio paging hostile triple bench bigmem console taskswitch smp
 GUEST_LIB_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.c)) \
 	$(patsubst guests/%.asm,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*.asm))
 
 # The hostile suite: guests/hostile.c and one file per group of cases.
 HOSTILE_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/hostile_*.c)) \
 	$(patsubst guests/%.asm,$(GUEST_OBJ)/%.o,$(wildcard guests/hostile_*.asm))
+
+# The smp guest: its AP side, the MADT reader and the real-mode trampoline.
+SMP_OBJS := $(GUEST_OBJ)/smp_cpu.o $(GUEST_OBJ)/smp_madt.o $(GUEST_OBJ)/smp_trampoline.o
 
 GUEST_IMAGES := $(GUEST_ELF_NAMES:%=$(GUEST_BUILD)/%.elf) $(GUEST_BUILD)/modes.bin $(GUEST_BUILD)/reset.bin \
 	$(GUEST_BUILD)/hostile16.bin
@@ -38,7 +41,7 @@ GUEST_IMAGES := $(GUEST_ELF_NAMES:%=$(GUEST_BUILD)/%.elf) $(GUEST_BUILD)/modes.b
 GUEST_NATIVE_IMAGES := $(GUEST_BUILD)/modes-native.elf
 
 GUEST_OBJS := $(GUEST_LIB_OBJS) $(GUEST_ELF_NAMES:%=$(GUEST_OBJ)/%.o) $(GUEST_OBJ)/paging_long.o \
-	$(HOSTILE_OBJS)
+	$(HOSTILE_OBJS) $(SMP_OBJS)
 .SECONDARY: $(GUEST_OBJS)
 
 .PHONY: guests guests-native
@@ -55,6 +58,7 @@ $(GUEST_BUILD)/%.elf: $(GUEST_OBJ)/%.o $(GUEST_LIB_OBJS) guests/lib/guest.ld
 $(GUEST_BUILD)/paging.elf: $(GUEST_OBJ)/paging_long.o
 # The hostile suite links its groups of cases.
 $(GUEST_BUILD)/hostile.elf: $(HOSTILE_OBJS)
+$(GUEST_BUILD)/smp.elf: $(SMP_OBJS)
 # The console cases also run alone, as a VM that owns the console raw.
 $(GUEST_BUILD)/console.elf: $(GUEST_OBJ)/hostile_console.o
 

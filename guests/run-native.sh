@@ -14,7 +14,7 @@ OUT=$BUILD/guests/native
 TIMEOUT=${GUEST_TIMEOUT:-60}
 mkdir -p "$OUT"
 
-# run name | image | guest command line
+# run name | image | guest command line | extra QEMU options (optional)
 RUNS="
 modes|modes-native.elf|
 io|io.elf|
@@ -32,10 +32,13 @@ triple|triple.elf|
 taskswitch|taskswitch.elf|
 bench|bench.elf|
 bench-lapic|bench.elf|irq=lapic
+smp|smp.elf|cpus=4|-smp 4
+smp-2|smp.elf|cpus=2|-smp 2
+smp-1|smp.elf|cpus=1|-smp 1
 "
 
 
-echo "$RUNS" | while IFS='|' read -r run image args; do
+echo "$RUNS" | while IFS='|' read -r run image args qemu_options; do
 	[ -n "$run" ] || continue
 	if [ $# -gt 0 ]; then
 		match=no
@@ -43,7 +46,8 @@ echo "$RUNS" | while IFS='|' read -r run image args; do
 		[ $match = yes ] || continue
 	fi
 	log=$OUT/$run.log
-	timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 16 \
+	# shellcheck disable=SC2086 # the options are words
+	timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 16 $qemu_options \
 		-kernel "$BUILD/guests/$image" -append "$args" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-serial "file:$log" -display none -nodefaults -no-reboot </dev/null >/dev/null 2>&1
