@@ -7,6 +7,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpufeatures.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/virt.h"
@@ -21,6 +22,7 @@
 #include "mm/heap.h"
 #include "mm/paging.h"
 #include "mm/phys.h"
+#include "vmm/host.h"
 #include "vmm/vmm.h"
 
 #define PRESIDIO_VERSION "0.1"
@@ -29,6 +31,7 @@
 #define LOW_MEMORY_END (1 * MiB) /* BIOS data, EBDA, option ROMs: never handed out */
 #define MAX_RESERVED (BOOT_MAX_MODULES + 4)
 #define FOUR_GIB (4 * GiB)
+#define CRASH_WAIT_SECONDS 5 /* the boot CPU waits this long for another CPU's crash */
 
 extern const u8 __image_start[], __image_end[];
 
@@ -184,6 +187,34 @@ static void crash_test(enum crash_test which)
 	pr_err("crash test %d did not fault", which);
 }
 
+static NORETURN void crash_test_here(void)
+{
+	crash_test(hv_options.crash);
+	cpu_halt_forever();
+}
+
+/* crash= on the CPU crashcpu= names; the boot CPU waits for the panic's
+ * NMI to stop it. */
+static void run_crash_test(void)
+{
+	unsigned cpu = hv_options.crash_cpu;
+	if (hv_options.crash == CRASH_NONE || cpu == 0) {
+		crash_test(hv_options.crash);
+		return;
+	}
+	if (cpu >= host_cpu_count()) {
+		pr_warn("crashcpu=%u: only %u CPU%s up; the crash test runs on cpu 0", cpu,
+			host_cpu_count(), host_cpu_count() == 1 ? "" : "s");
+		crash_test(hv_options.crash);
+		return;
+	}
+	host_cpu_start(cpu, crash_test_here);
+	u64 start = rdtsc();
+	while (rdtsc() - start < CRASH_WAIT_SECONDS * tsc_hz)
+		cpu_relax();
+	pr_err("crash test on cpu %u did not stop cpu 0", cpu);
+}
+
 void kmain(u32 magic, u32 info_phys); /* called from boot/entry.S */
 
 void kmain(u32 magic, u32 info_phys)
@@ -223,7 +254,8 @@ void kmain(u32 magic, u32 info_phys)
 		cpu_halt_forever();
 	}
 	virt_print_summary();
-	crash_test(hv_options.crash);
+	smp_init(&boot_info);
+	run_crash_test();
 
 	u64 us = tsc_to_us(rdtsc() - tsc_at_entry());
 	pr_info("boot complete in %llu.%03llu ms", (unsigned long long)(us / 1000),

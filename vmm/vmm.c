@@ -1,6 +1,7 @@
 /* Boot-time VMs: built from the Multiboot modules, run one after another. */
 #include "vmm/vmm.h"
 #include "vmm/backend.h"
+#include "vmm/host.h"
 #include "vmm/vm.h"
 #include "vmm/vm_config.h"
 #include "boot/bootinfo.h"
@@ -106,7 +107,6 @@ static void finish(const struct hv_options *options, const struct run_summary *s
 
 void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *options)
 {
-	char err[ERROR_LENGTH];
 	struct run_summary sum = { 0 };
 	collect_configs(bi);
 	if (!configs.count) {
@@ -114,9 +114,10 @@ void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *optio
 		finish(options, &sum);
 		return;
 	}
-	backend = backend_select(err, sizeof(err));
-	if (!backend || backend->cpu_enable(err, sizeof(err))) {
-		pr_err("cannot run VMs: %s", err);
+	/* arch/x86/smp.c chose the backend and enabled VT on every CPU at boot. */
+	if (!backend || !host_cpu_usable(host_cpu_index())) {
+		pr_err("cannot run VMs: %s", backend ? "VT is off on this CPU (see above)"
+						      : "not on this CPU yet (see the warning above)");
 		sum.failed = configs.count;
 		finish(options, &sum);
 		return;
@@ -126,6 +127,5 @@ void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *optio
 		configs.vm[0].raw_console = true;
 	for (unsigned i = 0; i < configs.count; i++)
 		run_one(&configs.vm[i], i, &sum);
-	backend->cpu_disable();
 	finish(options, &sum);
 }
