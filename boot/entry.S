@@ -183,6 +183,7 @@ boot_gdt_pointer:
 
 	.section .bss
 	.balign 4096
+	.globl boot_pml4                /* also the APs' way into long mode (arch/x86/ap_boot.S) */
 boot_pml4:	.skip 4096
 boot_pdpt:	.skip 4096
 boot_pd:	.skip 4 * 4096

@@ -7,6 +7,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpufeatures.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/virt.h"
@@ -21,6 +22,7 @@
 #include "mm/heap.h"
 #include "mm/paging.h"
 #include "mm/phys.h"
+#include "vmm/host.h"
 #include "vmm/vmm.h"
 #include "vmm/backend.h"
 
@@ -30,6 +32,7 @@
 #define LOW_MEMORY_END (1 * MiB) /* BIOS data, EBDA, option ROMs: never handed out */
 #define MAX_RESERVED (BOOT_MAX_MODULES + 4)
 #define FOUR_GIB (4 * GiB)
+#define CRASH_DELAY_SECONDS 1 /* crashcpu=: the crash comes this long after boot */
 
 extern const u8 __image_start[], __image_end[];
 
@@ -185,6 +188,35 @@ static void crash_test(enum crash_test which)
 	pr_err("crash test %d did not fault", which);
 }
 
+/* On another CPU the crash waits a moment, so that the boot CPU is
+ * running its VMs by then: the panic's NMI must stop a CPU in a guest too. */
+static NORETURN void crash_test_here(void)
+{
+	u64 start = rdtsc();
+	while (rdtsc() - start < CRASH_DELAY_SECONDS * tsc_hz)
+		cpu_relax();
+	crash_test(hv_options.crash);
+	cpu_halt_forever();
+}
+
+/* crash= on the CPU crashcpu= names. */
+static void run_crash_test(void)
+{
+	unsigned cpu = hv_options.crash_cpu;
+	if (hv_options.crash == CRASH_NONE || cpu == 0) {
+		crash_test(hv_options.crash);
+		return;
+	}
+	if (cpu >= host_cpu_count()) {
+		pr_warn("crashcpu=%u: only %u CPU%s up; the crash test runs on cpu 0", cpu,
+			host_cpu_count(), host_cpu_count() == 1 ? "" : "s");
+		crash_test(hv_options.crash);
+		return;
+	}
+	pr_info("crash test on cpu %u in %u s", cpu, CRASH_DELAY_SECONDS);
+	host_cpu_start(cpu, crash_test_here);
+}
+
 void kmain(u32 magic, u32 info_phys); /* called from boot/entry.S */
 
 void kmain(u32 magic, u32 info_phys)
@@ -224,12 +256,8 @@ void kmain(u32 magic, u32 info_phys)
 		cpu_halt_forever();
 	}
 	virt_print_summary();
-	backend = backend_select(err, sizeof(err));
-	if (backend && backend->cpu_enable(err, sizeof(err)))
-		backend = NULL;
-	if (!backend)
-		pr_err("VMs cannot run: %s", err);
-	crash_test(hv_options.crash);
+	smp_init(&boot_info);
+	run_crash_test();
 
 	u64 us = tsc_to_us(rdtsc() - tsc_at_entry());
 	pr_info("boot complete in %llu.%03llu ms", (unsigned long long)(us / 1000),

@@ -83,6 +83,7 @@ void options_defaults(struct hv_options *o)
 		.loglevel = LOG_INFO,
 		.paging = PAGING_AUTO,
 		.crash = CRASH_NONE,
+		.crash_cpu = 0,
 		.noreboot = false,
 		.finish = FINISH_HALT,
 	};
@@ -313,6 +314,16 @@ static void describe_crash(const struct hv_options *o, char *buf, size_t size)
 	ksnprintf(buf, size, "%s", name_of(o->crash, crash_names, ARRAY_SIZE(crash_names)));
 }
 
+static bool apply_crash_cpu(struct hv_options *o, struct word value)
+{
+	return parse_unsigned(value, 10, CRASH_CPU_MAX, &o->crash_cpu);
+}
+
+static void describe_crash_cpu(const struct hv_options *o, char *buf, size_t size)
+{
+	ksnprintf(buf, size, "crashcpu=%u", o->crash_cpu);
+}
+
 static bool apply_noreboot(struct hv_options *o, struct word value)
 {
 	int enabled;
@@ -361,6 +372,8 @@ static const struct option options[] = {
 	  apply_paging, describe_paging },
 	{ "crash", "use ud, pf, gp, de, df, panic or none", false, NULL,
 	  apply_crash, describe_crash },
+	{ "crashcpu", "use a CPU number, 0 to 63", false, NULL,
+	  apply_crash_cpu, describe_crash_cpu },
 	{ "noreboot", "use noreboot, noreboot=1 or noreboot=0", true, "1",
 	  apply_noreboot, describe_noreboot },
 	{ "finish", "use halt or qemu", false, NULL, apply_finish, describe_finish },

@@ -22,6 +22,8 @@ enum crash_test {
 	CRASH_PANIC, /* panic() */
 };
 
+#define CRASH_CPU_MAX 63 /* MAX_CPUS - 1 */
+
 enum finish_action {
 	FINISH_HALT,      /* when every VM has ended, halt and keep the console */
 	FINISH_QEMU_EXIT, /* write the result to QEMU's isa-debug-exit port 0xf4 */
@@ -33,6 +35,7 @@ struct hv_options {
 	int loglevel;     /* enum log_level */
 	enum paging_mode paging;
 	enum crash_test crash;
+	u32 crash_cpu;    /* the CPU (host_cpu_index) that performs crash= */
 	bool noreboot;    /* halt instead of rebooting after a fatal error */
 	enum finish_action finish;
 };

@@ -52,6 +52,23 @@ static const struct acpi_header *table_at(u64 phys)
 	return acpi_checksum(h, h->length) == 0 ? h : NULL;
 }
 
+/* A processor entry (local APIC or x2APIC): only those the firmware
+ * enabled count. "Online capable" ones (ACPI 6.3+) are absent until
+ * hot-added, which Presidio does not support, so they are skipped too. */
+static void add_processor(const char *kind, u32 apic_id, u32 flags)
+{
+	bool enabled = flags & MADT_APIC_ENABLED;
+	pr_debug("acpi: MADT %s ID %u flags 0x%x%s", kind, apic_id, flags,
+		 enabled ? "" : (flags & MADT_APIC_ONLINE_CAPABLE) ? " (online capable: skipped)"
+								     : " (disabled: skipped)");
+	if (!enabled)
+		acpi_info.cpus_skipped++;
+	else if (acpi_info.cpu_count < ACPI_MAX_CPUS)
+		acpi_info.apic_ids[acpi_info.cpu_count++] = apic_id;
+	else
+		acpi_info.cpus_beyond_max++;
+}
+
 static void parse_madt(const struct acpi_madt *madt)
 {
 	acpi_info.local_apic_address = madt->local_apic_address;
@@ -62,13 +79,11 @@ static void parse_madt(const struct acpi_madt *madt)
 			break;
 		if (e->type == MADT_LOCAL_APIC && e->length >= sizeof(struct acpi_madt_local_apic)) {
 			const struct acpi_madt_local_apic *l = (const void *)e;
-			if ((l->flags & MADT_APIC_ENABLED) && acpi_info.cpu_count < ACPI_MAX_CPUS)
-				acpi_info.apic_ids[acpi_info.cpu_count++] = l->apic_id;
+			add_processor("local APIC", l->apic_id, l->flags);
 		} else if (e->type == MADT_LOCAL_X2APIC &&
 			   e->length >= sizeof(struct acpi_madt_local_x2apic)) {
 			const struct acpi_madt_local_x2apic *l = (const void *)e;
-			if ((l->flags & MADT_APIC_ENABLED) && acpi_info.cpu_count < ACPI_MAX_CPUS)
-				acpi_info.apic_ids[acpi_info.cpu_count++] = l->x2apic_id;
+			add_processor("x2APIC", l->x2apic_id, l->flags);
 		} else if (e->type == MADT_IO_APIC && e->length >= sizeof(struct acpi_madt_io_apic)) {
 			const struct acpi_madt_io_apic *io = (const void *)e;
 			if (!acpi_info.io_apic_count++)
@@ -123,6 +138,10 @@ bool acpi_init(const struct boot_info *bi)
 	pr_info("acpi: RSDP rev %d (OEM \"%s\") from %s, %s with%s", acpi_info.revision,
 		acpi_info.oem_id, acpi_info.rsdp_phys ? "BIOS area" : "Multiboot2 tag",
 		extended ? "XSDT" : "RSDT", sigs);
+	if (acpi_info.cpus_skipped || acpi_info.cpus_beyond_max)
+		pr_info("acpi: %u disabled or online-capable processor entr%s skipped, %u beyond %u",
+			acpi_info.cpus_skipped, acpi_info.cpus_skipped == 1 ? "y" : "ies",
+			acpi_info.cpus_beyond_max, ACPI_MAX_CPUS);
 	pr_info("acpi: %u CPU%s, local APIC at 0x%llx, %u I/O APIC%s (first at 0x%llx)",
 		acpi_info.cpu_count, acpi_info.cpu_count == 1 ? "" : "s",
 		(unsigned long long)acpi_info.local_apic_address, acpi_info.io_apic_count,

@@ -11,7 +11,9 @@ struct acpi_info {
 	char oem_id[7];
 	unsigned table_count;
 	unsigned cpu_count;
-	u32 apic_ids[ACPI_MAX_CPUS];
+	u32 apic_ids[ACPI_MAX_CPUS]; /* enabled processors, in MADT order */
+	unsigned cpus_skipped;       /* disabled or online-capable entries */
+	unsigned cpus_beyond_max;
 	u64 local_apic_address;
 	unsigned io_apic_count;
 	u64 io_apic_address; /* the first one */

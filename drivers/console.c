@@ -10,7 +10,7 @@
 #define LINE_MAX 512
 
 static struct uart console_uart;
-static struct spinlock console_lock;
+static struct spinlock console_lock = SPINLOCK_INIT_NAMED("console");
 static struct raw_console_filter raw_filter; /* under console_lock */
 static enum log_level current_log_level = LOG_INFO;
 static const char *const level_tags[] = {
@@ -29,7 +29,7 @@ u16 console_port(void) { return console_uart.port; }
 
 void console_break_lock(void)
 {
-	console_lock = (struct spinlock)SPINLOCK_INIT;
+	console_lock = (struct spinlock)SPINLOCK_INIT_NAMED("console");
 }
 
 int console_getc(void) { return uart_getc(&console_uart); }
@@ -99,8 +99,7 @@ void log_printf(enum log_level level, const char *fmt, ...)
 
 void panic(const char *fmt, ...)
 {
-	irq_disable();
-	console_break_lock();
+	panic_stop_other_cpus(); /* interrupts off, the others stopped, the console ours */
 	va_list ap;
 	va_start(ap, fmt);
 	vprint("\n" CONSOLE_PREFIX "PANIC: ", fmt, ap, true);

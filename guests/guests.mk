@@ -35,7 +35,7 @@ HOSTILE_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/hostile
 SMP_OBJS := $(GUEST_OBJ)/smp_cpu.o $(GUEST_OBJ)/smp_madt.o $(GUEST_OBJ)/smp_trampoline.o
 
 GUEST_IMAGES := $(GUEST_ELF_NAMES:%=$(GUEST_BUILD)/%.elf) $(GUEST_BUILD)/modes.bin $(GUEST_BUILD)/reset.bin \
-	$(GUEST_BUILD)/hostile16.bin
+	$(GUEST_BUILD)/hostile16.bin $(GUEST_BUILD)/spin.bin
 
 # Only for running guests without Presidio (see guests/run-native.sh).
 GUEST_NATIVE_IMAGES := $(GUEST_BUILD)/modes-native.elf
@@ -70,7 +70,7 @@ $(GUEST_OBJ)/%.o: guests/%.asm
 	@mkdir -p $(dir $@)
 	$(GUEST_NASM) $(GUEST_NASMFLAGS) -MD $(@:.o=.d) -MP -o $@ $<
 
-# `modes`, `reset` and `hostile16` are flat real-mode binaries loaded at guest-physical 0x8000.
+# `modes`, `reset`, `hostile16` and `spin` are flat real-mode binaries loaded at guest-physical 0x8000.
 $(GUEST_BUILD)/%.bin: guests/%.asm
 	@mkdir -p $(dir $@)
 	$(GUEST_NASM) -f bin -MD $(@:.bin=.d) -MP -o $@ $<

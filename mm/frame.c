@@ -447,7 +447,7 @@ bool frame_allocator_is_free(const struct frame_allocator *fa, u64 phys)
 #ifndef HOST_TEST
 
 struct frame_allocator frames;
-static struct spinlock frames_lock = SPINLOCK_INIT;
+static struct spinlock frames_lock = SPINLOCK_INIT_NAMED("frames");
 
 /* RAM is identity mapped in the hypervisor. rep stos rather than a loop
  * so the compiler cannot turn it into a call to a memset we don't have. */

@@ -390,7 +390,7 @@ bool heap_check(const struct heap *h)
 #include "mm/frame.h"
 
 static struct heap kernel_heap;
-static struct spinlock kernel_heap_lock = SPINLOCK_INIT;
+static struct spinlock kernel_heap_lock = SPINLOCK_INIT_NAMED("heap");
 static bool kernel_heap_ready;
 
 /* Frames are identity mapped, so a physical address is a pointer. */

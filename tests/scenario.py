@@ -13,7 +13,8 @@ space in a regex):
                              iso-uefi (OVMF, QEMU only)
     cpu      = EPYC,+svm,+npt   qemu -cpu value, or Bochs cpu model
     memory   = 256           MiB (default 256)
-    smp      = 1             QEMU CPUs (default 1)
+    smp      = 1             QEMU CPUs (default 1), optionally with QEMU's
+                             topology: 6,sockets=2,cores=3 or 2,maxcpus=4
     accel    = tcg           tcg | kvm (kvm: SKIP unless tools/accel.sh says kvm)
     cmdline  = console=com1  hypervisor command line (iso boots get their own ISO)
     timeout  = 60            seconds (default 60)
@@ -152,9 +153,11 @@ def parse(path):
         fail(f"config: accel must be tcg or kvm, not '{conf['accel']}'", False)
     if "cpu" not in conf:
         conf["cpu"] = "corei7_skylake_x" if conf["emulator"] == "bochs" else "qemu64"
-    for k in ("memory", "smp"):
-        if not conf[k].isdigit():
-            fail(f"config: {k} must be a whole number", False)
+    if not conf["memory"].isdigit():
+        fail("config: memory must be a whole number", False)
+    if not re.fullmatch(r"\d+(,[a-z-]+=\d+)*", conf["smp"]):
+        fail("config: smp must be a number of CPUs, optionally with QEMU's topology "
+             "(e.g. 6,sockets=2,cores=3)", False)
     try:
         conf["timeout"] = float(conf["timeout"])
     except ValueError:

@@ -1,10 +1,11 @@
-/* Boot-time VMs: built from the Multiboot modules, run one after another. */
+/* Boot-time VMs: built from the Multiboot modules, all running at once
+ * (after= ones once the VM they wait for has ended). */
 #include "vmm/vmm.h"
 #include "vmm/backend.h"
+#include "vmm/host.h"
 #include "vmm/vm.h"
 #include "vmm/vm_config.h"
 #include "vmm/sched.h"
-#include "vmm/host.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 #include "boot/bootinfo.h"
@@ -216,8 +217,10 @@ void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *optio
 		finish();
 		return;
 	}
-	if (!backend) {
-		pr_err("cannot run VMs: no usable VT-x or AMD-V backend");
+	/* arch/x86/smp.c chose the backend and enabled VT on every CPU at boot. */
+	if (!backend || !host_cpu_usable(host_cpu_index())) {
+		pr_err("cannot run VMs: %s", backend ? "VT is off on this CPU (see above)"
+						      : "not on this CPU yet (see the warning above)");
 		summary.failed = configs.count;
 		finish();
 		return;

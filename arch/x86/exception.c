@@ -5,6 +5,7 @@
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "lib/print.h"
 #include "drivers/console.h"
 
@@ -79,7 +80,7 @@ static void print_frame(const struct trap_frame *f)
 
 static NORETURN void fatal_exception(struct trap_frame *f)
 {
-	console_break_lock();
+	panic_stop_other_cpus();
 	const char *name = f->vector < 32 ? exception_names[f->vector] : NULL;
 	kprintf("\n(presidio) EXCEPTION: vector %llu (%s) on CPU %u\n",
 		(unsigned long long)f->vector, name ? name : "reserved",
@@ -113,6 +114,8 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (f->vector == VEC_GP && extable_fixup(f))
 		return;
+	if (f->vector == VEC_NMI && smp_panic_nmi())
+		return;
 	if (f->vector < VEC_FIRST_EXTERNAL) {
 		fatal_exception(f);
 	}
@@ -122,7 +125,7 @@ void trap_dispatch(struct trap_frame *f)
 
 NORETURN void halt_all_cpus(void)
 {
-	/* Only the boot CPU runs so far; SMP bring-up adds an NMI broadcast here. */
+	/* panic_stop_other_cpus() already stopped the others. */
 	cpu_halt_forever();
 }
 

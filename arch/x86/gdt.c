@@ -56,13 +56,18 @@ void gdt_load(struct percpu *cpu)
 			 : "rax", "memory");
 }
 
+void percpu_init(struct percpu *cpu)
+{
+	cpu->self = cpu;
+	gdt_load(cpu);
+	wrmsr(MSR_GS_BASE, (u64)cpu);
+}
+
 void percpu_init_boot_cpu(void)
 {
 	struct percpu *cpu = &boot_cpu;
-	cpu->self = cpu;
 	cpu->index = 0;
 	for (int i = 1; i <= IST_COUNT; i++)
 		cpu->ist_stack_top[i] = boot_ist_stacks[i - 1] + IST_STACK_SIZE;
-	gdt_load(cpu);
-	wrmsr(MSR_GS_BASE, (u64)cpu);
+	percpu_init(cpu);
 }

@@ -6,7 +6,7 @@
 #include "lib/types.h"
 #include "arch/x86/gdt.h"
 
-#define MAX_CPUS 64
+#define MAX_CPUS 64 /* = HOST_MAX_CPUS (vmm/host.h), checked in arch/x86/smp.c */
 #define IST_STACK_SIZE (16 * 1024)
 
 enum ist_index {
@@ -38,5 +38,9 @@ static inline struct percpu *this_cpu(void)
 	return p;
 }
 
-/* Sets up the boot CPU's per-CPU block, GDT, TSS and GS base. */
+/* Makes 'cpu' the calling CPU's block: loads its GDT and TSS (with the IST
+ * stacks in ist_stack_top[], index and apic_id filled by the caller) and
+ * points GS base at it. */
+void percpu_init(struct percpu *cpu);
+/* The same for the boot CPU, with static storage (no heap yet). */
 void percpu_init_boot_cpu(void);

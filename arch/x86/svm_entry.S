@@ -34,6 +34,10 @@ svm_enter_guest:
 	pop %rax                        /* host VMCB */
 	vmload %rax
 	cli
+	/* A host NMI that arrived in the guest caused #VMEXIT(NMI) and is
+	 * still pending, held while GIF=0 (APM Vol. 2 15.17): STGI lets the
+	 * host's NMI handler take it here, IF notwithstanding. A physical
+	 * interrupt is likewise held, until the next STI. */
 	stgi
 	pop_host_callee_saved
 	ret

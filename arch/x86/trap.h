@@ -45,5 +45,12 @@ void idt_init(void);
 void idt_set_handler(unsigned vector, interrupt_handler handler);
 void idt_load(void);
 void trap_dispatch(struct trap_frame *frame);
+/* The first CPU to panic (or to take a fatal exception) calls this before
+ * printing anything: it stops every other CPU with an NMI, lets each say
+ * so on the console, and breaks the console lock for the dump. Returns on
+ * that CPU only; a CPU that panics while a panic is in progress halts
+ * (arch/x86/smp.c). */
+void panic_stop_other_cpus(void);
+/* After panic_stop_other_cpus(): halts this CPU, the last one running. */
 NORETURN void halt_all_cpus(void);
 void print_backtrace(u64 rbp);

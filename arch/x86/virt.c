@@ -1,4 +1,5 @@
 #include "arch/x86/virt.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/cpufeatures.h"
 #include "lib/print.h"
 #include "vmm/backend.h"
@@ -24,6 +25,51 @@ enum virt_backend virt_detect(char *why, size_t why_len)
 	return virt_caps.backend;
 }
 
+/*
+ * Another CPU than the boot one, before its cpu_enable: does it offer the
+ * backend the boot CPU chose, with what the backend relies on? The probe
+ * also prepares this CPU (IA32_FEATURE_CONTROL is per CPU); the VMCS/VMCB
+ * layouts and the CR0/CR4 fixed bits come from the boot CPU's probe.
+ */
+bool virt_cpu_check(char *why, size_t why_len)
+{
+	switch (virt_caps.backend) {
+	case VIRT_VMX: {
+		struct vmx_caps c = { 0 };
+		if (!(cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_VMX)) {
+			ksnprintf(why, why_len, "no VT-x in its CPUID");
+			return false;
+		}
+		if (!vmx_probe(&c, why, why_len))
+			return false;
+		if (c.vmcs_revision != virt_caps.vmx.vmcs_revision || c.ept != virt_caps.vmx.ept ||
+		    c.unrestricted_guest != virt_caps.vmx.unrestricted_guest ||
+		    c.cr0_fixed0 != virt_caps.vmx.cr0_fixed0 || c.cr4_fixed0 != virt_caps.vmx.cr4_fixed0) {
+			ksnprintf(why, why_len, "its VT-x differs from the boot CPU's");
+			return false;
+		}
+		return true;
+	}
+	case VIRT_SVM: {
+		struct svm_caps c = { 0 };
+		if (!(cpuid(CPUID_LEAF_EXT_FEATURES, 0).ecx & CPUID_80000001_ECX_SVM)) {
+			ksnprintf(why, why_len, "no AMD-V in its CPUID");
+			return false;
+		}
+		if (!svm_probe(&c, why, why_len))
+			return false;
+		if (c.npt != virt_caps.svm.npt || c.asid_count < virt_caps.svm.asid_count) {
+			ksnprintf(why, why_len, "its AMD-V differs from the boot CPU's");
+			return false;
+		}
+		return true;
+	}
+	default:
+		ksnprintf(why, why_len, "no hardware virtualization");
+		return false;
+	}
+}
+
 /* Why VMs cannot run on this CPU yet, or NULL when they can. */
 static const char *missing_for_vms(void)
 {
@@ -43,6 +89,11 @@ static const char *missing_for_vms(void)
 	default:
 		return "no hardware virtualization";
 	}
+}
+
+const char *virt_short_name(void)
+{
+	return virt_caps.backend == VIRT_SVM ? "AMD-V" : virt_caps.backend == VIRT_VMX ? "VT-x" : "no VT";
 }
 
 void virt_print_summary(void)

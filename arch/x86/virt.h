@@ -40,6 +40,11 @@ extern struct virt_caps virt_caps;
  * sentence in 'why' saying what is missing and what to do about it. */
 enum virt_backend virt_detect(char *why, size_t why_len);
 void virt_print_summary(void);
+/* On another CPU than the boot one: whether it offers the boot CPU's
+ * backend; false with a short reason ("no AMD-V in its CPUID"). */
+bool virt_cpu_check(char *why, size_t why_len);
+/* "VT-x" or "AMD-V": the backend's short name for console lines. */
+const char *virt_short_name(void);
 
 /* Per-vendor probes (arch/x86/vmx.c, arch/x86/svm.c). */
 bool vmx_probe(struct vmx_caps *caps, char *why, size_t why_len);

@@ -669,6 +669,13 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmx_reinject(vectoring);
 	if (e->reason == EXIT_EXTERNAL_INTERRUPT)
 		cpu_service_interrupts(); /* not acknowledged on exit: the host's handler EOIs it */
+	/* A host NMI (pin-based NMI exiting) is the exit itself and is never
+	 * delivered: hand it to the host's handler, as KVM does (another
+	 * CPU's panic stops this one there). The exit left NMIs blocked
+	 * ("Architectural State Before a VM Exit", SDM Vol. 3C 28.1); that
+	 * handler's IRET unblocks them. */
+	if (e->reason == EXIT_NMI)
+		__asm__ volatile("int $%c0" ::"i"(VEC_NMI) : "memory");
 	if (vectoring & INTR_INFO_VALID) {
 		e->interrupted_event = true;
 		e->interrupted_vector = vectoring & INTR_INFO_VECTOR_MASK;

@@ -54,14 +54,23 @@ void log_printf(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The last panic's text: cmocka prints it after longjmp-ing out, and tests
+ * that expect a panic can check it. */
+static char host_panic_message[512];
+
 void panic(const char *fmt, ...)
 {
-	static char buf[512]; /* cmocka prints it after longjmp-ing out */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(host_panic_message, sizeof(host_panic_message), fmt, ap);
 	va_end(ap);
-	mock_assert(0, buf, __FILE__, __LINE__);
-	fprintf(stderr, "panic: %s\n", buf);
+	mock_assert(0, host_panic_message, __FILE__, __LINE__);
+	fprintf(stderr, "panic: %s\n", host_panic_message);
 	abort();
 }
+
+/* lib/spinlock.h asks arch/x86 for the CPU's index + 1: host tests run as
+ * cpu 0 unless a test pretends otherwise. */
+static unsigned host_spinlock_cpu_id = 1;
+
+unsigned spinlock_cpu_id(void) { return host_spinlock_cpu_id; }

@@ -257,6 +257,27 @@ static void test_crash_tests(void **state)
 	assert_non_null(strstr(r.messages[0], "crash="));
 }
 
+static void test_crash_cpu(void **state)
+{
+	(void)state;
+	struct hv_options o;
+	struct reports r;
+	assert_int_equal(parse("", &o, &r), 0);
+	assert_int_equal(o.crash_cpu, 0);
+	assert_int_equal(parse("crash=panic crashcpu=3", &o, &r), 0);
+	assert_int_equal(o.crash, CRASH_PANIC);
+	assert_int_equal(o.crash_cpu, 3);
+	assert_int_equal(parse("crashcpu=63", &o, &r), 0);
+	assert_int_equal(o.crash_cpu, 63);
+	/* Beyond MAX_CPUS, signs and junk are reported and leave the default. */
+	static const char *const bad[] = { "crashcpu=64", "crashcpu=-1", "crashcpu=1x", "crashcpu=" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(parse(bad[i], &o, &r), 1);
+		assert_int_equal(o.crash_cpu, 0);
+		assert_non_null(strstr(r.messages[0], "crashcpu"));
+	}
+}
+
 static void test_finish(void **state)
 {
 	(void)state;
@@ -300,7 +321,7 @@ static void test_unknown_words(void **state)
 	assert_int_equal(parse("foo=bar quiet console=com2", &o, &r), 2);
 	assert_int_equal(o.console_port, 0x2f8);
 	assert_string_equal(r.messages[0], "unknown option 'foo=bar' ignored; known "
-			    "options: console= baud= loglevel= paging= crash= noreboot finish=");
+			    "options: console= baud= loglevel= paging= crash= crashcpu= noreboot finish=");
 	assert_non_null(strstr(r.messages[1], "'quiet'"));
 }
 
@@ -389,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_loglevel_bad_values),
 		cmocka_unit_test(test_paging_modes),
 		cmocka_unit_test(test_crash_tests),
+		cmocka_unit_test(test_crash_cpu),
 		cmocka_unit_test(test_noreboot),
 		cmocka_unit_test(test_finish),
 		cmocka_unit_test(test_unknown_words),
