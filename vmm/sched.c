@@ -19,6 +19,8 @@ struct run_list {
 	struct vcpu *cursor;   /* the vCPU that ran last (owner only) */
 	unsigned placed;       /* vCPUs placed here (sched_place), for balance */
 	struct vcpu *loaded;   /* whose FPU/VMCS state is on the CPU (owner only) */
+	unsigned count;        /* vCPUs on the list */
+	bool resched;          /* a vCPU here was kicked while another ran */
 };
 
 static struct run_list lists[HOST_MAX_CPUS];
@@ -65,6 +67,7 @@ void sched_add(struct vcpu *v)
 	spin_lock(&l->lock);
 	v->sched_next = l->first;
 	l->first = v;
+	l->count++;
 	spin_unlock(&l->lock);
 	if (v->cpu != host_cpu_index())
 		host_cpu_kick(v->cpu);
@@ -77,6 +80,7 @@ static void unlink(struct run_list *l, struct vcpu *v)
 	for (struct vcpu **p = &l->first; *p; p = &(*p)->sched_next) {
 		if (*p == v) {
 			*p = v->sched_next;
+			l->count--;
 			break;
 		}
 	}
@@ -88,9 +92,12 @@ static void unlink(struct run_list *l, struct vcpu *v)
 void vcpu_kick(struct vcpu *v)
 {
 	/* In guest mode or idle on another CPU, that CPU needs an interrupt;
-	 * on this CPU the run loop sees the request before its next entry. */
+	 * on this CPU the run loop sees the request before its next entry, or,
+	 * for another vCPU here, gives it the CPU at the next exit. */
 	if (v->cpu != host_cpu_index())
 		host_cpu_kick(v->cpu);
+	else if (lists[v->cpu].loaded != v)
+		__atomic_store_n(&lists[v->cpu].resched, true, __ATOMIC_RELAXED);
 }
 
 static bool vm_running(const struct vcpu *v)
@@ -139,15 +146,15 @@ static struct vcpu *pick(struct run_list *l, u64 *earliest_tsc)
 	return found;
 }
 
-bool sched_others_runnable(const struct vcpu *v)
+bool sched_cpu_shared(const struct vcpu *v)
+{
+	return __atomic_load_n(&lists[v->cpu].count, __ATOMIC_RELAXED) > 1;
+}
+
+bool sched_resched(const struct vcpu *v)
 {
 	struct run_list *l = &lists[v->cpu];
-	bool others = false;
-	spin_lock(&l->lock);
-	for (struct vcpu *o = l->first; o && !others; o = o->sched_next)
-		others = o != v && (o->run_state == VCPU_RUNNABLE || vcpu_has_requests(o));
-	spin_unlock(&l->lock);
-	return others;
+	return __atomic_load_n(&l->resched, __ATOMIC_RELAXED) && __atomic_exchange_n(&l->resched, false, __ATOMIC_RELAXED);
 }
 
 /* The vCPU's state stays on the CPU until another vCPU needs it: a vCPU

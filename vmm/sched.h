@@ -26,6 +26,9 @@ void sched_unplace(unsigned vcpus, const unsigned *cpu_of);
 void sched_add(struct vcpu *v);
 /* The scheduler on the calling CPU; never returns. */
 void NORETURN sched_cpu_loop(void);
-/* Is any other vCPU runnable on the calling CPU? (the run loop arms the
- * slice end only then) */
-bool sched_others_runnable(const struct vcpu *v);
+/* Does the vCPU share its CPU? Then it runs in time slices, so halted
+ * neighbours' timers and requests get the CPU within a slice. */
+bool sched_cpu_shared(const struct vcpu *v);
+/* Was another vCPU of this CPU kicked (an IPI, an interrupt) since the
+ * last call? The running one yields at its next exit. */
+bool sched_resched(const struct vcpu *v);

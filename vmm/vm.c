@@ -372,13 +372,14 @@ static bool enter_guest(struct vcpu *v, struct vm_exit *exit)
 }
 
 /* One stretch of a vCPU on its CPU (loaded there by the scheduler): until the VM ends, the vCPU halts or
- * waits for a SIPI, or its time slice ends while another vCPU waits. */
+ * waits for a SIPI, or its time slice ends (or another vCPU of its CPU was
+ * kicked) while it shares the CPU. */
 void vcpu_run_slice(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	struct vm_exit exit;
 	v->armed_deadline = 0;
-	v->slice_end_ns = sched_others_runnable(v) ? vm_time_ns(vm) + SCHED_SLICE_NS : VTIMER_INACTIVE;
+	v->slice_end_ns = sched_cpu_shared(v) ? vm_time_ns(vm) + SCHED_SLICE_NS : VTIMER_INACTIVE;
 	while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		handle_requests(v);
 		spin_lock(&vm->lock);
@@ -390,8 +391,7 @@ void vcpu_run_slice(struct vcpu *v)
 		spin_unlock(&vm->lock);
 		if (v->run_state != VCPU_RUNNABLE)
 			break;
-		if (v->slice_end_ns != VTIMER_INACTIVE && vm_time_ns(vm) >= v->slice_end_ns &&
-		    sched_others_runnable(v))
+		if (v->slice_end_ns != VTIMER_INACTIVE && (vm_time_ns(vm) >= v->slice_end_ns || sched_resched(v)))
 			break;
 		arm_host_timer(v, MIN(next, v->slice_end_ns));
 		if (!enter_guest(v, &exit))
