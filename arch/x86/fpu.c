@@ -19,6 +19,13 @@ static inline void xsetbv(u32 index, u64 value)
 	__asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value), "d"((u32)(value >> 32)));
 }
 
+static inline u64 xgetbv(u32 index)
+{
+	u32 lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
+	return (u64)hi << 32 | lo;
+}
+
 /* XSETBV that reports a #GP instead of taking it. */
 static bool xsetbv_safe(u32 index, u64 value)
 {
@@ -81,14 +88,19 @@ void fpu_load(const u8 *area, u64 xcr0)
 	}
 }
 
-void fpu_save(u8 *area, u64 xcr0)
+/* Returns the XCR0 the vCPU had: read back from the CPU rather than taken
+ * from the vCPU, because an XSETBV the CPU underneath did not intercept
+ * (QEMU TCG's nested SVM runs it in the guest) changed it behind our back;
+ * restoring a stale value would take AVX away from a guest that enabled it. */
+u64 fpu_save(u8 *area)
 {
-	if (cpu_features.xsave) {
-		xsetbv(0, supported_xcr0);
-		__asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((u32)supported_xcr0),
-				 "d"((u32)(supported_xcr0 >> 32)) : "memory");
-		(void)xcr0;
-	} else {
+	if (!cpu_features.xsave) {
 		__asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+		return 0;
 	}
+	u64 live = xgetbv(0);
+	xsetbv(0, supported_xcr0);
+	__asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((u32)supported_xcr0),
+			 "d"((u32)(supported_xcr0 >> 32)) : "memory");
+	return live;
 }

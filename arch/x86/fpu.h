@@ -22,7 +22,8 @@ u64 fpu_supported_xcr0(void);
 /* A fresh area in the architectural init state (XSTATE_BV = 0). */
 void fpu_area_init(u8 *area);
 void fpu_load(const u8 *area, u64 xcr0);
-void fpu_save(u8 *area, u64 xcr0);
+/* Saves the FPU state; returns the XCR0 that was live (the guest's). */
+u64 fpu_save(u8 *area);
 struct vcpu;
 /* The guest's XSETBV XCR0 (validated by vmm/cr_rules.c): -1 means #GP. */
 int fpu_set_guest_xcr0(struct vcpu *vcpu, u64 xcr0);

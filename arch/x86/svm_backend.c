@@ -682,7 +682,9 @@ static void svm_vcpu_load(struct vcpu *v)
 static void svm_vcpu_put(struct vcpu *v)
 {
 	debug_address_registers_save(v->debug_address);
-	fpu_save(v->fpu_state, v->xcr0);
+	u64 xcr0 = fpu_save(v->fpu_state);
+	if (xcr0)
+		v->xcr0 = xcr0;
 }
 
 static void dump_segment(const char *name, const struct vmcb_segment *s)

@@ -711,7 +711,9 @@ static void vmx_vcpu_put(struct vcpu *v)
 	x->loaded = false;
 	__asm__ volatile("mov %%dr6, %0" : "=r"(x->dr6));
 	debug_address_registers_save(v->debug_address);
-	fpu_save(v->fpu_state, v->xcr0);
+	u64 xcr0 = fpu_save(v->fpu_state);
+	if (xcr0)
+		v->xcr0 = xcr0;
 	for (unsigned i = 0; i < ARRAY_SIZE(syscall_msrs); i++) {
 		x->guest_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
 		wrmsr(syscall_msrs[i], x->host_syscall_msrs[i]);
