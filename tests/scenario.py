@@ -13,7 +13,7 @@ space in a regex):
                              iso-uefi (OVMF, QEMU only)
     cpu      = EPYC,+svm,+npt   qemu -cpu value, or Bochs cpu model
     memory   = 256           MiB (default 256)
-    smp      = 1             QEMU CPUs (default 1), optionally with QEMU's
+    smp      = 1             CPUs (default 1; Bochs: the count only), optionally with QEMU's
                              topology: 6,sockets=2,cores=3 or 2,maxcpus=4
     accel    = tcg           tcg | kvm (kvm: SKIP unless tools/accel.sh says kvm)
     cmdline  = console=com1  hypervisor command line (iso boots get their own ISO)
@@ -376,7 +376,7 @@ def bochs_argv(conf, iso, serial, out_dir):
     try:
         text = bochsrc.render(iso=iso, serial=serial, log=os.path.join(out_dir, "bochs.log"),
                               model=conf["cpu"], megs=conf["memory"], clock="none",
-                              extra=conf["bochs_extra"])
+                              extra=conf["bochs_extra"], cpus=conf["smp"].split(",")[0])
     except ValueError as e:
         fail(f"config: {e}", False)
     with open(rc, "w") as f:

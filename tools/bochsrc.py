@@ -32,13 +32,15 @@ def _value(name, value):
     return value
 
 
-def render(*, iso, serial, log, model, megs, clock="none", serial_mode="file", extra=()):
+def render(*, iso, serial, log, model, megs, clock="none", serial_mode="file", extra=(), cpus=1):
     """The bochsrc text (ending in a newline)."""
     if clock not in CLOCK_SYNCS:
         raise ValueError(f"bochsrc: clock sync must be one of {', '.join(CLOCK_SYNCS)}, not {clock!r}")
     if serial_mode not in SERIAL_MODES:
         raise ValueError(f"bochsrc: serial mode must be file or term, not {serial_mode!r}")
-    megs = int(megs)
+    megs, cpus = int(megs), int(cpus)
+    if cpus < 1:
+        raise ValueError(f"bochsrc: cpus must be at least 1, not {cpus}")
     if megs <= 0:
         raise ValueError(f"bochsrc: megs must be positive, not {megs}")
     iso, serial, log, model = (_value(n, v) for n, v in
@@ -50,7 +52,7 @@ def render(*, iso, serial, log, model, megs, clock="none", serial_mode="file", e
         f"megs: {megs}",
         # Triple fault: stop (Bochs panics and exits) instead of resetting,
         # like QEMU -no-reboot.
-        f"cpu: model={model}, ips=50000000, reset_on_triple_fault=0",
+        f"cpu: count={cpus}, model={model}, ips=50000000, reset_on_triple_fault=0",
         f"romimage: file={BIOS}",
         f"vgaromimage: file={VGA_BIOS}",
         # Headless: the rfb display (in Debian's bochs package) takes the
@@ -86,6 +88,7 @@ def main(argv=None):
     p.add_argument("--log", required=True, help="Bochs' own log file")
     p.add_argument("--model", required=True, help="Bochs CPU model (bochs --help cpu)")
     p.add_argument("--megs", type=int, required=True, help="guest RAM in MiB")
+    p.add_argument("--cpus", type=int, default=1, help="processors (default 1)")
     p.add_argument("--clock-sync", choices=CLOCK_SYNCS, default="none",
                    help="default none: the TSC counts instructions")
     p.add_argument("--extra", action="append", default=[], metavar="LINE",
@@ -94,7 +97,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     try:
         text = render(iso=a.iso, serial=a.serial, serial_mode=a.serial_mode, log=a.log,
-                      model=a.model, megs=a.megs, clock=a.clock_sync, extra=a.extra)
+                      model=a.model, megs=a.megs, clock=a.clock_sync, extra=a.extra,
+                      cpus=a.cpus)
     except ValueError as e:
         p.error(str(e))
     if a.out:
