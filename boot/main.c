@@ -214,6 +214,7 @@ static void run_crash_test(void)
 		return;
 	}
 	pr_info("crash test on cpu %u in %u s", cpu, CRASH_DELAY_SECONDS);
+	smp_withhold_cpu(cpu);
 	host_cpu_start(cpu, crash_test_here);
 }
 

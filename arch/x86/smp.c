@@ -153,6 +153,12 @@ void host_cpu_kick(unsigned cpu)
 	lapic_send_fixed(cpus[cpu].apic_id, LAPIC_KICK_VECTOR);
 }
 
+void smp_withhold_cpu(unsigned cpu)
+{
+	if (cpu < host_cpu_count())
+		cpus[cpu].usable = false;
+}
+
 void host_cpu_start(unsigned cpu, void (*fn)(void))
 {
 	if (!fn || cpu == 0 || cpu >= host_cpu_count() || cpu == host_cpu_index() ||

@@ -16,3 +16,7 @@ void smp_init(const struct boot_info *bi);
 /* The NMI handler's part: true if this NMI was the panic broadcast (the
  * CPU then never returns) or arrived on the panicking CPU itself. */
 bool smp_panic_nmi(void);
+
+/* Keeps VMs off a CPU the hypervisor itself gave a job at boot (the
+ * crashcpu= test): host_cpu_usable() is false for it from now on. */
+void smp_withhold_cpu(unsigned cpu);
