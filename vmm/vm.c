@@ -302,12 +302,19 @@ static void check_wake_up(struct vcpu *v)
 		v->run_state = VCPU_RUNNABLE;
 }
 
+/* One NMI being handled and one latched is all a CPU remembers. */
+#define NMI_PENDING_MAX 2
+
 /* NMIs first (they are not maskable by IF), then external interrupts;
  * when the guest cannot take one now, ask for an exit as soon as it can.
  * VM lock held. */
 static void deliver_events(struct vcpu *v)
 {
-	if (__atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED)) {
+	u32 nmis = __atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED);
+	if (nmis > NMI_PENDING_MAX) /* a storm of NMI IPIs collapses, as in KVM */
+		__atomic_compare_exchange_n(&v->nmi_pending, &nmis, NMI_PENDING_MAX, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	if (nmis) {
 		if (backend->nmi_allowed(v)) {
 			__atomic_fetch_sub(&v->nmi_pending, 1, __ATOMIC_RELAXED);
 			backend->inject_event(v, EVENT_NMI, VEC_NMI, false, 0);
