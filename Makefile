@@ -48,13 +48,13 @@ $(BUILD)/obj/%.S.o: %.S
 	$(CC) $(ASFLAGS) -c $< -o $@
 
 # The ISO's VM: by default the Linux guest from `make linux-guest`; any other
-# kernel with KERNEL=path [INITRD=path] [CMDLINE='...'] [MEM=512M] [VCPUS=1],
+# kernel with KERNEL=path [INITRD=path] [CMDLINE='...'] [MEM=512M] [VCPUS=2],
 # or none with KERNEL= (empty).
 KERNEL ?= $(LINUX_GUEST_KERNEL)
 INITRD ?= $(if $(filter $(LINUX_GUEST_KERNEL),$(KERNEL)),$(LINUX_GUEST_INITRD))
 CMDLINE ?= console=ttyS0
 MEM ?= 512M
-VCPUS ?= 1
+VCPUS ?= 2
 ISO_MODULES := $(if $(KERNEL),--module "$(KERNEL) vm=linux mem=$(MEM) vcpus=$(VCPUS) -- $(CMDLINE)") \
 	$(if $(and $(KERNEL),$(INITRD)),--module "$(INITRD) vm=linux role=initrd")
 

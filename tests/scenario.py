@@ -349,7 +349,8 @@ def qemu_argv(conf, elf, iso, serial, out_dir):
     if conf["boot"] == "kernel":
         argv += ["-kernel", elf, "-append", conf["cmdline"]]
         if conf["module"]:
-            argv += ["-initrd", ",".join(module_path(m) for m in conf["module"])]
+            # QEMU splits -initrd at commas; ",," is a literal one (cpus=0,1).
+            argv += ["-initrd", ",".join(module_path(m).replace(",", ",,") for m in conf["module"])]
     else:
         if conf["boot"] == "iso-uefi":
             if not os.path.isfile(OVMF):

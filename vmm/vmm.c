@@ -129,6 +129,10 @@ static void launch(struct vm_slot *slot)
 {
 	sched_place(slot->cfg->vcpus, slot->cfg->cpus, slot->cfg->cpu_count, slot->cpu_of);
 	slot->placed = true;
+	for (unsigned i = 0; i < slot->cfg->cpu_count && i < slot->cfg->vcpus; i++)
+		if (slot->cpu_of[i] != slot->cfg->cpus[i])
+			pr_warn("vm %s: cpus= names CPU %u, which is not up with VT; vCPU %u runs on CPU %u",
+				slot->cfg->name, slot->cfg->cpus[i], i, slot->cpu_of[i]);
 	if (start(slot))
 		return;
 	spin_lock(&summary_lock);
