@@ -68,9 +68,6 @@ struct backend_ops {
 	/* Make this vCPU's FPU/XSAVE state live on this CPU, or save it. */
 	void (*vcpu_load)(struct vcpu *vcpu);
 	void (*vcpu_put)(struct vcpu *vcpu);
-	/* Guest XSETBV: returns -1 if the value is invalid (#GP). */
-	int (*set_xcr0)(struct vcpu *vcpu, u64 xcr0);
-	u64 (*xcr0_supported)(void);
 	/* Dump the hardware control structure (VMCS/VMCB) for diagnostics. */
 	void (*dump_state)(struct vcpu *vcpu);
 };

@@ -14,6 +14,7 @@
 #include "vmm/apic.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mem.h"
+#include "vmm/host.h"
 #include "drivers/cmos.h"
 #include "vmm/irq.h"
 #include "vmm/loader.h"
@@ -62,7 +63,7 @@ static struct cpuid_result guest_leaf(u32 leaf, const struct cpuid_guest_info *i
 
 static void setup_cr_rules(struct vm *vm)
 {
-	struct cpuid_guest_info info = { .xcr0_supported = backend->xcr0_supported() };
+	struct cpuid_guest_info info = { .xcr0_supported = host_xcr0_supported() };
 	struct cpuid_result leaf1 = guest_leaf(CPUID_LEAF_FEATURES, &info);
 	struct cpuid_result leaf7 = guest_leaf(CPUID_LEAF_EXTENDED_FEATURES, &info);
 	struct cr_rules_features features = {

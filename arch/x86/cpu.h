@@ -51,6 +51,20 @@
 #define EFER_NXE BIT(11)
 #define EFER_SVME BIT(12)
 
+/* XCR0 state components (SDM Vol. 1 13.1) */
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+#define XCR0_BNDREGS BIT(3)
+#define XCR0_BNDCSR BIT(4)
+#define XCR0_OPMASK BIT(5)
+#define XCR0_ZMM_HI256 BIT(6)
+#define XCR0_HI16_ZMM BIT(7)
+#define XCR0_PKRU BIT(9)
+#define XCR0_TILECFG BIT(17)
+#define XCR0_TILEDATA BIT(18)
+#define XCR0_AVX512 (XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM)
+
 /* RFLAGS */
 #define RFLAGS_CF BIT(0)
 #define RFLAGS_TF BIT(8)

@@ -737,7 +737,5 @@ const struct backend_ops svm_backend_ops = {
 	.flush_guest_tlb = svm_flush_guest_tlb,
 	.vcpu_load = svm_vcpu_load,
 	.vcpu_put = svm_vcpu_put,
-	.set_xcr0 = fpu_set_guest_xcr0,
-	.xcr0_supported = fpu_supported_xcr0,
 	.dump_state = svm_dump_state,
 };

@@ -776,7 +776,5 @@ const struct backend_ops vmx_backend_ops = {
 	.flush_guest_tlb = vmx_flush_guest_tlb,
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
-	.set_xcr0 = fpu_set_guest_xcr0,
-	.xcr0_supported = fpu_supported_xcr0,
 	.dump_state = vmx_dump_state,
 };

@@ -3,8 +3,9 @@
  * fuzzers: the guest's control state is a struct vcpu_sregs the test sets,
  * vcpu_run returns whatever exit the test (or a hook) supplies, and every
  * injected event is logged so the test can check what the guest would get.
- * CR/EFER/XCR0 writes are checked the way the CPU checks them (a subset:
- * the reserved bits and combinations the exit handlers must turn into #GP).
+ * It also stands in for the host seam's XCR0 (vmm/host.h). CR/EFER/XCR0
+ * writes are checked the way the CPU checks them (a subset: the reserved
+ * bits and combinations the exit handlers must turn into #GP).
  *
  * Include after tests/unit/fake_vm.h and the vmm/ exit-path sources.
  * The one backend this file defines is the `backend` vmm/ calls.
@@ -13,13 +14,11 @@
 #include <string.h>
 
 #include "vmm/backend.h"
+#include "vmm/host.h"
 #include "vmm/vm.h"
 
 #define FAKE_EVENT_LOG_SIZE 16
-#define FAKE_XCR0_SUPPORTED 0x7ULL /* x87, SSE, AVX */
-#define FAKE_XCR0_X87 BIT(0)
-#define FAKE_XCR0_SSE BIT(1)
-#define FAKE_XCR0_AVX BIT(2)
+#define FAKE_XCR0_SUPPORTED (XCR0_X87 | XCR0_SSE | XCR0_AVX)
 
 /* CR0 bits 63:32 are reserved; NW without CD and PG without PE #GP. */
 #define FAKE_CR0_RESERVED 0xffffffff00000000ULL
@@ -49,7 +48,7 @@ struct fake_backend {
 	bool event_queued;        /* an injection waits for the next entry */
 	bool interrupt_window;
 	/* Every inject_event call since the last fake_backend_reset(). */
-	unsigned xcr0_writes; /* set_xcr0 calls: the host executing XSETBV */
+	unsigned xcr0_writes; /* host_set_guest_xcr0 calls: the host executing XSETBV */
 	struct fake_event events[FAKE_EVENT_LOG_SIZE];
 	unsigned event_count;
 	unsigned injections_overwritten; /* injected while another was queued */
@@ -189,18 +188,19 @@ static void fake_flush_guest_tlb(struct vcpu *vcpu) { fake_backend.tlb_flushes++
 static void fake_vcpu_load(struct vcpu *vcpu) {}
 static void fake_vcpu_put(struct vcpu *vcpu) {}
 
-/* XSETBV's checks (SDM XSETBV): x87 always on, AVX needs SSE. */
-static int fake_set_xcr0(struct vcpu *vcpu, u64 xcr0)
+/* The host seam's XCR0 (vmm/host.h), XSETBV's checks (SDM XSETBV): x87
+ * always on, AVX needs SSE. */
+int host_set_guest_xcr0(struct vcpu *vcpu, u64 xcr0)
 {
 	fake_backend.xcr0_writes++; /* the host's own XSETBV */
-	if ((xcr0 & ~FAKE_XCR0_SUPPORTED) || !(xcr0 & FAKE_XCR0_X87) ||
-	    ((xcr0 & FAKE_XCR0_AVX) && !(xcr0 & FAKE_XCR0_SSE)))
+	if ((xcr0 & ~FAKE_XCR0_SUPPORTED) || !(xcr0 & XCR0_X87) ||
+	    ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE)))
 		return -1;
 	fake_backend.xcr0 = xcr0;
 	return 0;
 }
 
-static u64 fake_xcr0_supported(void) { return FAKE_XCR0_SUPPORTED; }
+u64 host_xcr0_supported(void) { return FAKE_XCR0_SUPPORTED; }
 static void fake_dump_state(struct vcpu *vcpu) { fake_backend.dumps++; }
 
 static const struct backend_ops fake_backend_ops = {
@@ -225,8 +225,6 @@ static const struct backend_ops fake_backend_ops = {
 	.flush_guest_tlb = fake_flush_guest_tlb,
 	.vcpu_load = fake_vcpu_load,
 	.vcpu_put = fake_vcpu_put,
-	.set_xcr0 = fake_set_xcr0,
-	.xcr0_supported = fake_xcr0_supported,
 	.dump_state = fake_dump_state,
 };
 
@@ -248,7 +246,7 @@ static void fake_backend_reset(void)
 		seg->present = seg->s = true;
 		seg->type = i == SREG_CS ? SEG_TYPE_CODE_EXEC_READ_ACCESSED : SEG_TYPE_DATA_READ_WRITE_ACCESSED;
 	}
-	fake_backend.xcr0 = FAKE_XCR0_X87;
+	fake_backend.xcr0 = XCR0_X87;
 	fake_vcpu.control_valid = false;
 }
 
