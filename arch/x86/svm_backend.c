@@ -10,6 +10,7 @@
 #include "arch/x86/fpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/vcpu_common.h"
 #include "lib/print.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -237,14 +238,10 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
 	s->cpu = -1;
 	s->vmcb = phys_to_virt(s->vmcb_pa);
 
-	u64 fpu_pa = frame_alloc();
-	if (!fpu_pa) {
+	if (vcpu_common_create(v)) {
 		ksnprintf(err, len, "svm: out of memory for the FPU state");
 		return -1;
 	}
-	v->fpu_state = phys_to_virt(fpu_pa);
-	fpu_area_init(v->fpu_state);
-	v->xcr0 = XCR0_X87;
 	struct vmcb_control *c = &s->vmcb->control;
 	set_intercepts(c);
 	c->iopm_base_pa = virt_to_phys(svmvm->iopm);
@@ -271,8 +268,7 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	if (!s)
 		return;
 	frame_free(s->vmcb_pa, 1);
-	if (v->fpu_state)
-		frame_free(virt_to_phys(v->fpu_state), 1);
+	vcpu_common_destroy(v);
 	kfree(s);
 	v->arch = NULL;
 }
@@ -667,7 +663,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	}
 }
 
-/* DR6/DR7 live in the VMCB; DR0-DR3 are the CPU's and switched here. */
+/* DR6/DR7 live in the VMCB; DR0-DR3 are the CPU's (vcpu_common_load/put). */
 static void svm_vcpu_load(struct vcpu *v)
 {
 	struct svm_vcpu *s = svm(v);
@@ -675,16 +671,7 @@ static void svm_vcpu_load(struct vcpu *v)
 		s->vmcb->control.clean_bits = 0; /* another CPU's cache is not this one's */
 		s->cpu = (int)this_cpu()->index;
 	}
-	fpu_load(v->fpu_state, v->xcr0);
-	debug_address_registers_load(v->debug_address);
-}
-
-static void svm_vcpu_put(struct vcpu *v)
-{
-	debug_address_registers_save(v->debug_address);
-	u64 xcr0 = fpu_save(v->fpu_state);
-	if (xcr0)
-		v->xcr0 = xcr0;
+	vcpu_common_load(v);
 }
 
 static void dump_segment(const char *name, const struct vmcb_segment *s)
@@ -736,6 +723,6 @@ const struct backend_ops svm_backend_ops = {
 	.set_nmi_window = svm_set_nmi_window,
 	.flush_guest_tlb = svm_flush_guest_tlb,
 	.vcpu_load = svm_vcpu_load,
-	.vcpu_put = svm_vcpu_put,
+	.vcpu_put = vcpu_common_put, /* nothing AMD-V-specific to save */
 	.dump_state = svm_dump_state,
 };

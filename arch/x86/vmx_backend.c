@@ -13,6 +13,7 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/tag_pool.h"
+#include "arch/x86/vcpu_common.h"
 #include "lib/print.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -364,16 +365,17 @@ static void write_controls(struct vcpu *v)
 static int vmx_vcpu_create(struct vcpu *v, char *err, size_t len)
 {
 	struct vmx_vcpu *x = kzalloc(sizeof(*x));
-	u64 fpu_pa = frame_alloc();
-	if (!x || !fpu_pa || !(x->vmcs_pa = frame_alloc())) {
+	if (!x || !(x->vmcs_pa = frame_alloc())) {
 		kfree(x);
 		ksnprintf(err, len, "vmx: out of memory for a VMCS");
 		return -1;
 	}
 	v->arch = x;
-	v->fpu_state = phys_to_virt(fpu_pa);
-	fpu_area_init(v->fpu_state);
-	v->xcr0 = XCR0_X87;
+	x->cpu = -1; /* not current anywhere yet: nothing to VMCLEAR if this fails */
+	if (vcpu_common_create(v)) {
+		ksnprintf(err, len, "vmx: out of memory for the FPU state");
+		return -1;
+	}
 	spin_lock(&vpids_lock);
 	x->vpid = tag_pool_alloc(&vpids);
 	spin_unlock(&vpids_lock);
@@ -421,8 +423,7 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 		spin_unlock(&vpids_lock);
 	}
 	frame_free(x->vmcs_pa, 1);
-	if (v->fpu_state)
-		frame_free(virt_to_phys(v->fpu_state), 1);
+	vcpu_common_destroy(v);
 	kfree(x);
 	v->arch = NULL;
 }
@@ -684,7 +685,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	}
 }
 
-/* DR7 lives in the VMCS; DR0-DR3 and DR6 are the CPU's and switched here. */
+/* DR7 lives in the VMCS; DR0-DR3 (vcpu_common_load/put) and DR6 are the
+ * CPU's and switched here. */
 static void vmx_vcpu_load(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vmx(v);
@@ -699,8 +701,7 @@ static void vmx_vcpu_load(struct vcpu *v)
 		x->host_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
 		wrmsr(syscall_msrs[i], x->guest_syscall_msrs[i]);
 	}
-	fpu_load(v->fpu_state, v->xcr0);
-	debug_address_registers_load(v->debug_address);
+	vcpu_common_load(v);
 	__asm__ volatile("mov %0, %%dr6" ::"r"(x->dr6));
 	x->loaded = true;
 }
@@ -710,10 +711,7 @@ static void vmx_vcpu_put(struct vcpu *v)
 	struct vmx_vcpu *x = vmx(v);
 	x->loaded = false;
 	__asm__ volatile("mov %%dr6, %0" : "=r"(x->dr6));
-	debug_address_registers_save(v->debug_address);
-	u64 xcr0 = fpu_save(v->fpu_state);
-	if (xcr0)
-		v->xcr0 = xcr0;
+	vcpu_common_put(v);
 	for (unsigned i = 0; i < ARRAY_SIZE(syscall_msrs); i++) {
 		x->guest_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
 		wrmsr(syscall_msrs[i], x->host_syscall_msrs[i]);

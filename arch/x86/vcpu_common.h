@@ -1,0 +1,18 @@
+/*
+ * The vendor-neutral part of a vCPU's host-side state, which VT-x and AMD-V
+ * handle alike: its FPU/XSAVE area and XCR0, and DR0-DR3, which neither VM
+ * entry nor exit switches. Both backends call these from their vcpu_create,
+ * vcpu_destroy, vcpu_load and vcpu_put hooks.
+ */
+#pragma once
+#include "lib/types.h"
+
+struct vcpu;
+
+/* A fresh FPU area in the init state and XCR0 at its reset value (x87);
+ * -1 when out of memory. */
+int vcpu_common_create(struct vcpu *vcpu);
+void vcpu_common_destroy(struct vcpu *vcpu);
+/* The vCPU's FPU state, XCR0 and DR0-DR3 onto this CPU, or back. */
+void vcpu_common_load(struct vcpu *vcpu);
+void vcpu_common_put(struct vcpu *vcpu);
