@@ -22,7 +22,6 @@
 #define PAT_POWER_ON_VALUE 0x0007040600070406ULL
 #define MSRPM_BITS_PER_MSR 2
 #define MSRPM_RANGE_BYTES 0x800
-#define MSR_RANGE_SIZE 0x2000
 #define SEG_ATTRIB_HIGH_SHIFT 4 /* descriptor bits 52-55 sit in attrib bits 8-11 */
 
 /* VMCB clean bits (APM 15.15.3) */
@@ -127,22 +126,15 @@ static void *npt_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
 static void msrpm_passthrough(u8 *msrpm, u32 msr)
 {
 	u32 base;
-	if (msr < MSR_RANGE_SIZE)
+	if (msr < MSR_LOW_RANGE_BASE + MSR_RANGE_SIZE)
 		base = 0;
-	else if (msr >= 0xc0000000 && msr < 0xc0000000 + MSR_RANGE_SIZE)
-		base = MSRPM_RANGE_BYTES, msr -= 0xc0000000;
+	else if (msr >= MSR_HIGH_RANGE_BASE && msr < MSR_HIGH_RANGE_BASE + MSR_RANGE_SIZE)
+		base = MSRPM_RANGE_BYTES, msr -= MSR_HIGH_RANGE_BASE;
 	else
 		return;
 	u32 bit = msr * MSRPM_BITS_PER_MSR;
 	msrpm[base + bit / 8] &= ~(3u << (bit % 8)); /* read and write bits */
 }
-
-/* MSRs the VMCB holds and VMLOAD/VMSAVE switch: no exit needed. */
-static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
-	0xc0000083 /* CSTAR */, 0xc0000084 /* SFMASK */,
-	0x174 /* SYSENTER_CS */, 0x175 /* SYSENTER_ESP */, 0x176 /* SYSENTER_EIP */,
-};
 
 static int svm_vm_create(struct vm *vm, char *err, size_t len)
 {
@@ -156,8 +148,8 @@ static int svm_vm_create(struct vm *vm, char *err, size_t len)
 		goto nomem;
 	memset(s->iopm, 0xff, SVM_IOPM_SIZE);
 	memset(s->msrpm, 0xff, SVM_MSRPM_SIZE);
-	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		msrpm_passthrough(s->msrpm, passthrough_msrs[i]);
+	for (unsigned i = 0; i < msr_passthrough_count; i++)
+		msrpm_passthrough(s->msrpm, msr_passthrough[i]);
 
 	s->npt.format = npt_format;
 	s->npt.format.page_1g = cpu_features.page_1g;

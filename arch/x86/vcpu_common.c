@@ -2,11 +2,19 @@
 #include "arch/x86/vcpu_common.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/fpu.h"
+#include "arch/x86/msr.h"
 #include "mm/frame.h"
 #include "mm/phys.h"
 #include "vmm/vm.h"
 
 _Static_assert(FPU_AREA_SIZE == PAGE_SIZE, "the FPU area is one frame");
+
+const u32 msr_passthrough[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+const unsigned msr_passthrough_count = ARRAY_SIZE(msr_passthrough);
 
 int vcpu_common_create(struct vcpu *v)
 {

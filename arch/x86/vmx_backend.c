@@ -29,14 +29,8 @@
 #define MSR_BITMAP_READ_HIGH 0x400
 #define MSR_BITMAP_WRITE_LOW 0x800
 #define MSR_BITMAP_WRITE_HIGH 0xc00
-#define MSR_HIGH_BASE 0xc0000000u
-#define MSR_RANGE_SIZE 0x2000
 #define RFLAGS_RESERVED_ONE BIT(1)
 #define MAX_VPID 0xffff
-/* MSRs the hardware does not switch on VM entry/exit but the host never
- * uses: owned by the guest while it runs, switched at vcpu_load/put. */
-#define MSR_CSTAR 0xc0000083
-#define MSR_SFMASK 0xc0000084
 
 struct vmx_vm {
 	struct slpt ept;
@@ -61,6 +55,8 @@ struct vmx_vcpu {
 int vmx_enter_guest(u64 *gprs, int launched);
 extern const u8 vmx_exit_point[];
 
+/* Pass-through MSRs (vcpu_common.h) the VMCS does not switch but the host
+ * never uses: owned by the guest while it runs, switched at vcpu_load/put. */
 static const u32 syscall_msrs[5] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE };
 static struct tag_pool vpids;
 static struct spinlock vpids_lock;
@@ -226,22 +222,17 @@ static void *ept_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
 static void msr_bitmap_passthrough(u8 *bitmap, u32 msr)
 {
 	u32 read, write;
-	if (msr < MSR_RANGE_SIZE) {
+	if (msr < MSR_LOW_RANGE_BASE + MSR_RANGE_SIZE) {
 		read = MSR_BITMAP_READ_LOW, write = MSR_BITMAP_WRITE_LOW;
-	} else if (msr >= MSR_HIGH_BASE && msr < MSR_HIGH_BASE + MSR_RANGE_SIZE) {
+	} else if (msr >= MSR_HIGH_RANGE_BASE && msr < MSR_HIGH_RANGE_BASE + MSR_RANGE_SIZE) {
 		read = MSR_BITMAP_READ_HIGH, write = MSR_BITMAP_WRITE_HIGH;
-		msr -= MSR_HIGH_BASE;
+		msr -= MSR_HIGH_RANGE_BASE;
 	} else {
 		return;
 	}
 	bitmap[read + msr / 8] &= ~(1u << (msr % 8));
 	bitmap[write + msr / 8] &= ~(1u << (msr % 8));
 }
-
-static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
-	0x174 /* SYSENTER_CS */, 0x175 /* SYSENTER_ESP */, 0x176 /* SYSENTER_EIP */,
-};
 
 static int vmx_vm_create(struct vm *vm, char *err, size_t len)
 {
@@ -255,8 +246,8 @@ static int vmx_vm_create(struct vm *vm, char *err, size_t len)
 		goto nomem;
 	memset(x->io_bitmaps, 0xff, 2 * IO_BITMAP_SIZE);
 	memset(x->msr_bitmap, 0xff, PAGE_SIZE);
-	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		msr_bitmap_passthrough(x->msr_bitmap, passthrough_msrs[i]);
+	for (unsigned i = 0; i < msr_passthrough_count; i++)
+		msr_bitmap_passthrough(x->msr_bitmap, msr_passthrough[i]);
 	x->ept.format = ept_format;
 	x->ept.format.page_2m = virt_caps.vmx.ept_2m;
 	x->ept.format.page_1g = virt_caps.vmx.ept_1g;
