@@ -54,7 +54,6 @@ static u32 processor_signature(void)
  * local APIC's IRR is cleared with its registers). */
 static void drop_pending_events(struct vcpu *v)
 {
-	v->interrupt_pending = false;
 	__atomic_store_n(&v->nmi_pending, 0, __ATOMIC_RELAXED);
 	if (v->window_requested) {
 		backend->set_interrupt_window(v, false);

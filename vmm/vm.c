@@ -320,13 +320,7 @@ static void deliver_events(struct vcpu *v)
 	if (!vcpu_interrupt_pending(v))
 		return;
 	if (backend->interrupt_allowed(v)) {
-		u8 vector;
-		if (v->interrupt_pending) {
-			vector = v->interrupt_vector;
-			v->interrupt_pending = false;
-		} else {
-			vector = vcpu_apic_acknowledge(v); /* the INTA cycle */
-		}
+		u8 vector = vcpu_apic_acknowledge(v); /* the INTA cycle */
 		backend->inject_event(v, EVENT_EXTERNAL_INTERRUPT, vector, false, 0);
 		if (v->window_requested) {
 			backend->set_interrupt_window(v, false);

@@ -50,11 +50,7 @@ struct vcpu {
 	u8 *fpu_state;         /* XSAVE/FXSAVE area */
 	u64 xcr0;
 	u64 debug_address[4];  /* DR0-DR3 while another vCPU has the CPU (reset: 0) */
-	/* Interrupt delivery: one pending external vector for now (the test
-	 * device); the interrupt controller models feed this later. */
-	bool interrupt_pending;
-	u8 interrupt_vector;
-	bool window_requested;
+	bool window_requested; /* an interrupt-window exit is asked for */
 	u64 armed_deadline;    /* what the host one-shot timer is set for */
 	u64 slice_end_ns;      /* VM time its time slice ends (VTIMER_INACTIVE: none) */
 	struct vcpu_apic *apic; /* the local APIC (vmm/apic.c) */
@@ -164,6 +160,3 @@ bool vcpu_interrupt_pending(struct vcpu *vcpu);
  * INIT or SIPI arrives, or returns at once if one is already waiting.
  * Returns false if nothing can ever wake it. */
 bool vcpu_halt(struct vcpu *vcpu, bool interrupts_enabled);
-
-/* Queues an external interrupt for delivery when the guest can take it. */
-void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector);

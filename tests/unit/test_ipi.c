@@ -692,7 +692,6 @@ static void test_init_running_ap(void **state)
 	lapic_wr(cpu2, 0xd0, 0x04000000);
 	send(cpu0, 2, ICR_FIXED | 0x55);
 	send(cpu0, 2, ICR_NMI);
-	cpu2->interrupt_pending = true;
 	cpu2->window_requested = true;
 	hw[2].interrupt_window = true;
 	hw[2].interrupt_shadow = true;
@@ -723,7 +722,6 @@ static void test_init_running_ap(void **state)
 	assert_int_equal(cpu2->debug_address[0], 0);
 
 	assert_int_equal(cpu2->nmi_pending, 0);
-	assert_false(cpu2->interrupt_pending);
 	assert_false(cpu2->window_requested);
 	assert_false(hw[2].interrupt_window);
 	assert_false(hw[2].interrupt_shadow);
