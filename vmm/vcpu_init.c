@@ -16,7 +16,7 @@
 #include "arch/x86/cpu.h"
 
 #define INIT_LIMIT 0xffff
-#define INIT_RFLAGS BIT(1) /* the reserved bit that reads 1 */
+#define INIT_RFLAGS RFLAGS_RESERVED_ONE
 #define CPUID_LEAF_SIGNATURE 1
 
 static struct segment real_mode_segment(u16 selector, u64 base, u8 type)

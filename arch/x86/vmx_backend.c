@@ -29,7 +29,6 @@
 #define MSR_BITMAP_READ_HIGH 0x400
 #define MSR_BITMAP_WRITE_LOW 0x800
 #define MSR_BITMAP_WRITE_HIGH 0xc00
-#define RFLAGS_RESERVED_ONE BIT(1)
 #define MAX_VPID 0xffff
 
 struct vmx_vm {

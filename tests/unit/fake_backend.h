@@ -23,13 +23,10 @@
 /* CR0 bits 63:32 are reserved; NW without CD and PG without PE #GP. */
 #define FAKE_CR0_RESERVED 0xffffffff00000000ULL
 /* CR4 bits a guest may set here: everything the SDM defines up to PKS
- * (bit 24) but VMXE and SMXE (no nested virtualization) and LA57. */
-#define FAKE_CR4_ALLOWED (0x1ffffffULL & ~(BIT(12) | BIT(13) | BIT(14) | BIT(15) | BIT(19)))
-#define FAKE_EFER_SCE BIT(0)
-#define FAKE_EFER_LME BIT(8)
-#define FAKE_EFER_LMA BIT(10)
-#define FAKE_EFER_NXE BIT(11)
-#define FAKE_EFER_ALLOWED (FAKE_EFER_SCE | FAKE_EFER_LME | FAKE_EFER_LMA | FAKE_EFER_NXE)
+ * (bit 24) but VMXE and SMXE (no nested virtualization), LA57, Key Locker
+ * and the reserved bit 15. */
+#define FAKE_CR4_ALLOWED (0x1ffffffULL & ~(CR4_LA57 | CR4_VMXE | CR4_SMXE | BIT(15) | CR4_KL))
+#define FAKE_EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
 struct fake_event {
 	enum event_type type;
@@ -118,9 +115,9 @@ static void fake_get_control(struct vcpu *vcpu, struct vcpu_control *control)
 static void fake_update_lma(void)
 {
 	struct vcpu_sregs *s = &fake_backend.sregs;
-	s->efer &= ~FAKE_EFER_LMA;
-	if ((s->efer & FAKE_EFER_LME) && (s->cr0 & CR0_PG))
-		s->efer |= FAKE_EFER_LMA;
+	s->efer &= ~EFER_LMA;
+	if ((s->efer & EFER_LME) && (s->cr0 & CR0_PG))
+		s->efer |= EFER_LMA;
 }
 
 static int fake_set_efer(struct vcpu *vcpu, u64 efer)
@@ -128,7 +125,7 @@ static int fake_set_efer(struct vcpu *vcpu, u64 efer)
 	struct vcpu_sregs *s = &fake_backend.sregs;
 	if (efer & ~FAKE_EFER_ALLOWED)
 		return -1;
-	if ((s->cr0 & CR0_PG) && ((efer ^ s->efer) & FAKE_EFER_LME))
+	if ((s->cr0 & CR0_PG) && ((efer ^ s->efer) & EFER_LME))
 		return -1; /* LME changes only with paging off */
 	s->efer = efer;
 	fake_update_lma();
@@ -141,9 +138,9 @@ static int fake_set_cr0(u64 value)
 	if ((value & FAKE_CR0_RESERVED) || ((value & CR0_PG) && !(value & CR0_PE)) ||
 	    ((value & CR0_NW) && !(value & CR0_CD)))
 		return -1;
-	if ((value & CR0_PG) && (s->efer & FAKE_EFER_LME) && !(s->cr4 & CR4_PAE))
+	if ((value & CR0_PG) && (s->efer & EFER_LME) && !(s->cr4 & CR4_PAE))
 		return -1; /* long mode needs PAE */
-	if (!(value & CR0_PG) && (s->efer & FAKE_EFER_LMA) && s->seg[SREG_CS].l)
+	if (!(value & CR0_PG) && (s->efer & EFER_LMA) && s->seg[SREG_CS].l)
 		return -1; /* 64-bit mode cannot turn paging off */
 	s->cr0 = value;
 	fake_update_lma();
@@ -157,7 +154,7 @@ static int fake_set_cr(struct vcpu *vcpu, unsigned cr, u64 value)
 	case 0: return fake_set_cr0(value);
 	case 3: s->cr3 = value; return 0;
 	case 4:
-		if ((value & ~FAKE_CR4_ALLOWED) || ((s->efer & FAKE_EFER_LMA) && !(value & CR4_PAE)))
+		if ((value & ~FAKE_CR4_ALLOWED) || ((s->efer & EFER_LMA) && !(value & CR4_PAE)))
 			return -1;
 		s->cr4 = value;
 		return 0;
@@ -261,7 +258,7 @@ static void fake_backend_set_mode(enum x86_mode mode)
 	s->efer = 0;
 	if (mode == X86_MODE_LONG64) {
 		s->cr0 |= CR0_PG;
-		s->efer = FAKE_EFER_LME | FAKE_EFER_LMA;
+		s->efer = EFER_LME | EFER_LMA;
 	}
 	for (unsigned i = 0; i < SREG_COUNT; i++) {
 		s->seg[i].limit = protected_mode ? FAKE_FLAT_LIMIT : FAKE_REAL_LIMIT;
