@@ -26,10 +26,9 @@ enum event_type {
 
 struct backend_ops {
 	const char *name;
-	/* Turns virtualization on for the calling CPU (once per CPU). */
+	/* Turns virtualization on for the calling CPU (once per CPU, at
+	 * bring-up; it stays on). */
 	int (*cpu_enable)(char *err, size_t err_len);
-	/* Turns it off again (VMXOFF / EFER.SVME=0) when no VM is left. */
-	void (*cpu_disable)(void);
 	/* VM-wide state: second-level page tables from the memory map, ASID/VPID. */
 	int (*vm_create)(struct vm *vm, char *err, size_t err_len);
 	/* Maps the memory-map regions inside [gpa, gpa + size) into the

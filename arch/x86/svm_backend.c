@@ -110,15 +110,6 @@ int svm_global_setup(char *err, size_t len)
 	return 0;
 }
 
-static void svm_cpu_disable(void)
-{
-	struct percpu *cpu = this_cpu();
-	if (!cpu->virt_enabled)
-		return;
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SVME);
-	cpu->virt_enabled = false;
-}
-
 static u64 npt_alloc(void *ctx) { return frame_alloc(); }
 static void npt_free(void *ctx, u64 pa) { frame_free(pa, 1); }
 static void *npt_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
@@ -694,7 +685,6 @@ static void svm_dump_state(struct vcpu *v)
 const struct backend_ops svm_backend_ops = {
 	.name = "AMD-V",
 	.cpu_enable = svm_cpu_enable,
-	.cpu_disable = svm_cpu_disable,
 	.vm_create = svm_vm_create,
 	.map_ram = svm_map_ram,
 	.vm_destroy = svm_vm_destroy,

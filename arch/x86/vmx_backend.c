@@ -203,17 +203,6 @@ static int vmx_cpu_enable(char *err, size_t len)
 	return 0;
 }
 
-static void vmx_cpu_disable(void)
-{
-	struct percpu *cpu = this_cpu();
-	if (!cpu->virt_enabled)
-		return;
-	__asm__ volatile("vmxoff" ::: "cc", "memory");
-	write_cr4(read_cr4() & ~CR4_VMXE);
-	frame_free(cpu->vmx_region_pa, 1);
-	cpu->virt_enabled = false;
-}
-
 static u64 ept_alloc(void *ctx) { return frame_alloc(); }
 static void ept_free(void *ctx, u64 pa) { frame_free(pa, 1); }
 static void *ept_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
@@ -742,7 +731,6 @@ static void vmx_dump_state(struct vcpu *v)
 const struct backend_ops vmx_backend_ops = {
 	.name = "Intel VT-x",
 	.cpu_enable = vmx_cpu_enable,
-	.cpu_disable = vmx_cpu_disable,
 	.vm_create = vmx_vm_create,
 	.map_ram = vmx_map_ram,
 	.vm_destroy = vmx_vm_destroy,

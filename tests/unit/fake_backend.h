@@ -67,7 +67,6 @@ static const struct fake_event *fake_last_event(void)
 }
 
 static int fake_cpu_enable(char *err, size_t err_len) { return 0; }
-static void fake_cpu_disable(void) {}
 static int fake_vm_create_backend(struct vm *vm, char *err, size_t err_len) { return 0; }
 static void fake_vm_destroy_backend(struct vm *vm) {}
 static int fake_vcpu_create(struct vcpu *vcpu, char *err, size_t err_len) { return 0; }
@@ -203,7 +202,6 @@ static void fake_dump_state(struct vcpu *vcpu) { fake_backend.dumps++; }
 static const struct backend_ops fake_backend_ops = {
 	.name = "fake",
 	.cpu_enable = fake_cpu_enable,
-	.cpu_disable = fake_cpu_disable,
 	.vm_create = fake_vm_create_backend,
 	.map_ram = fake_map_ram,
 	.vm_destroy = fake_vm_destroy_backend,
