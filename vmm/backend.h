@@ -29,7 +29,9 @@ struct backend_ops {
 	/* Turns virtualization on for the calling CPU (once per CPU, at
 	 * bring-up; it stays on). */
 	int (*cpu_enable)(char *err, size_t err_len);
-	/* VM-wide state: second-level page tables from the memory map, ASID/VPID. */
+	/* VM-wide state: the (empty) second-level page tables and the I/O and
+	 * MSR intercept bitmaps. TLB tags are per vCPU (VPID) or per CPU
+	 * (ASID), not per VM. */
 	int (*vm_create)(struct vm *vm, char *err, size_t err_len);
 	/* Maps the memory-map regions inside [gpa, gpa + size) into the
 	 * second-level tables (guest RAM is mapped a chunk at a time, on the
@@ -64,7 +66,10 @@ struct backend_ops {
 	bool (*nmi_allowed)(struct vcpu *vcpu);
 	void (*set_nmi_window)(struct vcpu *vcpu, bool enable);
 	void (*flush_guest_tlb)(struct vcpu *vcpu);
-	/* Make this vCPU's FPU/XSAVE state live on this CPU, or save it. */
+	/* The scheduler gives the CPU to this vCPU: its VMCS current (VT-x),
+	 * its FPU/XSAVE state, XCR0, DR0-DR3 and whatever else the hardware
+	 * does not switch live on the CPU (arch/x86/vcpu_common.c); put saves
+	 * them when another vCPU takes the CPU. */
 	void (*vcpu_load)(struct vcpu *vcpu);
 	void (*vcpu_put)(struct vcpu *vcpu);
 	/* Dump the hardware control structure (VMCS/VMCB) for diagnostics. */

@@ -366,9 +366,9 @@ static bool enter_guest(struct vcpu *v, struct vm_exit *exit)
 	return true;
 }
 
-/* One stretch of a vCPU on its CPU (loaded there by the scheduler): until the VM ends, the vCPU halts or
- * waits for a SIPI, or its time slice ends (or another vCPU of its CPU was
- * kicked) while it shares the CPU. */
+/* One stretch of a vCPU on its CPU (loaded there by the scheduler): until
+ * the VM ends, the vCPU halts or waits for a SIPI, or its time slice ends
+ * (or another vCPU of its CPU was kicked) while it shares the CPU. */
 void vcpu_run_slice(struct vcpu *v)
 {
 	struct vm *vm = v->vm;

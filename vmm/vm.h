@@ -40,9 +40,10 @@ struct vcpu {
 	unsigned id;
 	struct vm_stats stats;  /* summed per VM at its end */
 	struct vcpu *sched_next; /* its CPU's run list (vmm/sched.c) */
-	bool halt_interrupts;
-	u64 mapped_fault_chunk; /* vmm/mmio.c: faults on a chunk already mapped */
-	unsigned mapped_faults;   /* VCPU_HALTED with IF=1: an interrupt wakes it */
+	bool halt_interrupts;    /* VCPU_HALTED with IF=1: an interrupt wakes it */
+	/* vmm/mmio.c: nested page faults in a row on a chunk already mapped */
+	u64 mapped_fault_chunk;
+	unsigned mapped_faults;
 	struct vcpu_regs regs;
 	void *arch;            /* the backend's private state (VMCB/VMCS...) */
 	struct vcpu_control control; /* valid while control_valid (one exit) */
@@ -117,7 +118,7 @@ struct vm {
 	unsigned msr_denials;  /* rate-limits the #GP log */
 	unsigned virt_insn_reports;
 	bool debug_exit;       /* port 0xf4 enabled */
-	bool test_device;      /* ports 0xe0-0xef and the MMIO scratch page */
+	bool test_device;      /* ports 0xe0-0xeb and the MMIO scratch page */
 	struct vm_device_state *devices; /* from vm_device_alloc, freed with the VM */
 	struct i8259 *pic;     /* interrupt controllers the run loop asks (NULL: none) */
 	struct ioapic *ioapic;
@@ -133,7 +134,8 @@ struct vm {
  * (device files need no destroy hook). NULL when out of memory. */
 void *vm_device_alloc(struct vm *vm, size_t size);
 
-/* Stops the VM at the next opportunity with a reason (printed by the run loop). */
+/* Stops the VM at the next opportunity with a reason (vmm.c prints it once
+ * the last vCPU has left its CPU). */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vm_exit_with_status(struct vm *vm, int status);
 /* The guest turned itself off (ACPI S5): a clean end. */
