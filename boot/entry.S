@@ -3,6 +3,8 @@
  * mode, build boot page tables identity-mapping the first 4 GiB with 2 MiB
  * pages, enable long mode and call kmain(magic, info).
  */
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
 #include "boot/layout.h"
 
 #define MB1_MAGIC 0x1BADB002
@@ -22,13 +24,6 @@
 #define MB2_INFO_EFI_MMAP 17
 #define MB2_TAG_OPTIONAL 1
 
-#define CR0_PE (1 << 0)
-#define CR0_WP (1 << 16)
-#define CR0_PG (1 << 31)
-#define CR4_PAE (1 << 5)
-#define MSR_EFER 0xc0000080
-#define EFER_LME (1 << 8)
-#define EFER_NXE (1 << 11)
 #define CPUID_EXT_MAX 0x80000000
 #define CPUID_EXT_FEATURES 0x80000001
 #define CPUID_EXT_LM_BIT 29

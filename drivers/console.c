@@ -32,7 +32,13 @@ void console_break_lock(void)
 	console_lock = (struct spinlock)SPINLOCK_INIT_NAMED("console");
 }
 
-int console_getc(void) { return uart_getc(&console_uart); }
+int console_getc(void)
+{
+	spin_lock(&console_lock);
+	int c = uart_getc(&console_uart);
+	spin_unlock(&console_lock);
+	return c;
+}
 
 static void write_unlocked(const char *s, size_t len)
 {

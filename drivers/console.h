@@ -1,7 +1,8 @@
 /*
  * The console: one physical UART shared by the hypervisor's lines (prefixed
  * "(presidio) ") and guest output, serialized by a lock so lines never
- * interleave. A raw guest's bytes go through the raw filter
+ * interleave; input too, which raw guests' UARTs on several CPUs may poll
+ * at once. A raw guest's bytes go through the raw filter
  * (drivers/console_filter.h) so a hypervisor line always starts a fresh,
  * readable line.
  */

@@ -1,7 +1,8 @@
 /*
- * Firmware may leave the 8259s unmasked with the PIT ticking. Presidio runs
- * with interrupts off and (later) uses the local APIC, so mask both PICs:
- * otherwise the pending timer interrupt makes every VM entry exit at once.
+ * Firmware may leave the 8259s unmasked with the PIT ticking. Presidio takes
+ * its interrupts through the local APIC only (its timer, the kick IPI, the
+ * panic NMI), so mask both PICs: otherwise a pending 8259 timer interrupt
+ * would make every VM entry exit at once.
  */
 #include "drivers/pic.h"
 #include "arch/x86/cpu.h"

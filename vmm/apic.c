@@ -40,7 +40,7 @@ static void apic_log(struct vm *vm, const char *what, u32 value)
 /* --- routing --- */
 
 /* One interrupt message to the local APICs (SDM 11.6): from the I/O APIC
- * (no sender, no shorthand) or from a vCPU's ICR. */
+ * or a device's MSI (no sender, no shorthand) or from a vCPU's ICR. */
 struct apic_message {
 	struct vcpu *sender;
 	u32 destination;
@@ -50,6 +50,7 @@ struct apic_message {
 	u8 delivery_mode;  /* APIC_DM_* */
 	bool level_trigger;
 	bool level_assert; /* an INIT with level 0 and level trigger is a de-assert */
+	bool auto_eoi;     /* fixed: taken without entering the ISR (the test device) */
 };
 
 /* Does the message name this vCPU's local APIC? A hardware-disabled APIC
@@ -80,6 +81,8 @@ static bool addressed(const struct apic_message *m, struct vcpu *v)
 /* Fixed: into the IRR; lapic_requested() kicks the vCPU. */
 static bool deliver_fixed(struct vcpu *v, const struct apic_message *m)
 {
+	if (m->auto_eoi)
+		return vlapic_accept_auto_eoi(lapic_of(v), m->vector);
 	return vlapic_accept(lapic_of(v), m->vector, m->level_trigger);
 }
 
@@ -207,6 +210,15 @@ static bool ioapic_deliver(void *ctx, u32 destination, bool logical, u8 vector, 
 		.level_assert = true,
 	};
 	return route(ctx, &m);
+}
+
+void vm_send_msi(struct vm *vm, u32 apic_id, u8 vector, bool auto_eoi)
+{
+	struct apic_message m = {
+		.destination = apic_id, .shorthand = APIC_DEST_NONE, .vector = vector,
+		.delivery_mode = APIC_DM_FIXED, .level_assert = true, .auto_eoi = auto_eoi,
+	};
+	route(vm, &m);
 }
 
 static void lapic_send_ipi(void *ctx, const struct vlapic_ipi *ipi)

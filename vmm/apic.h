@@ -5,6 +5,7 @@
  *
  *   device -> vm_set_irq(gsi) -> 8259 IRQ (gsi < 16) -> LINT0 (ExtINT) -> vCPU 0
  *                             -> I/O APIC pin (ISA IRQ 0 on pin 2) -> local APICs
+ *   device -> vm_send_msi() -> local APICs (the test device)
  *   vCPU -> ICR -> local APICs (IPIs: fixed, lowest priority, NMI, INIT, SIPI)
  *
  * The run loop asks vcpu_apic_has_interrupt()/vcpu_apic_acknowledge() what to
@@ -35,6 +36,12 @@ void vcpu_apic_reset(struct vcpu *v);
 
 /* A pulse on the board's NMI line (LINT1 of every local APIC). */
 void vm_nmi_line_pulse(struct vm *vm);
+
+/* An interrupt message a device sends straight to the local APICs, as a
+ * PCI device's MSI does: fixed delivery, edge-triggered, to the APIC with
+ * physical ID 'apic_id'. An auto_eoi one is taken without entering the
+ * ISR and needs no EOI (vlapic_accept_auto_eoi). VM lock held. */
+void vm_send_msi(struct vm *vm, u32 apic_id, u8 vector, bool auto_eoi);
 
 /* Is an external interrupt waiting for this vCPU: an 8259 interrupt through
  * LINT0 in ExtINT mode (or with the local APIC disabled), which goes first,

@@ -26,11 +26,12 @@ enum event_type {
 
 struct backend_ops {
 	const char *name;
-	/* Turns virtualization on for the calling CPU (once per CPU). */
+	/* Turns virtualization on for the calling CPU (once per CPU, at
+	 * bring-up; it stays on). */
 	int (*cpu_enable)(char *err, size_t err_len);
-	/* Turns it off again (VMXOFF / EFER.SVME=0) when no VM is left. */
-	void (*cpu_disable)(void);
-	/* VM-wide state: second-level page tables from the memory map, ASID/VPID. */
+	/* VM-wide state: the (empty) second-level page tables and the I/O and
+	 * MSR intercept bitmaps. TLB tags are per vCPU (VPID) or per CPU
+	 * (ASID), not per VM. */
 	int (*vm_create)(struct vm *vm, char *err, size_t err_len);
 	/* Maps the memory-map regions inside [gpa, gpa + size) into the
 	 * second-level tables (guest RAM is mapped a chunk at a time, on the
@@ -65,12 +66,12 @@ struct backend_ops {
 	bool (*nmi_allowed)(struct vcpu *vcpu);
 	void (*set_nmi_window)(struct vcpu *vcpu, bool enable);
 	void (*flush_guest_tlb)(struct vcpu *vcpu);
-	/* Make this vCPU's FPU/XSAVE state live on this CPU, or save it. */
+	/* The scheduler gives the CPU to this vCPU: its VMCS current (VT-x),
+	 * its FPU/XSAVE state, XCR0, DR0-DR3 and whatever else the hardware
+	 * does not switch live on the CPU (arch/x86/vcpu_common.c); put saves
+	 * them when another vCPU takes the CPU. */
 	void (*vcpu_load)(struct vcpu *vcpu);
 	void (*vcpu_put)(struct vcpu *vcpu);
-	/* Guest XSETBV: returns -1 if the value is invalid (#GP). */
-	int (*set_xcr0)(struct vcpu *vcpu, u64 xcr0);
-	u64 (*xcr0_supported)(void);
 	/* Dump the hardware control structure (VMCS/VMCB) for diagnostics. */
 	void (*dump_state)(struct vcpu *vcpu);
 };

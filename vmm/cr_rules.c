@@ -34,16 +34,6 @@
 #define CR4_NEVER (CR4_VMXE | CR4_SMXE | CR4_KL | CR4_PKS | CR4_UINTR | CR4_LAM_SUP)
 #define CR0_RESERVED_HIGH 0xffffffff00000000ULL
 
-/* XCR0 components (SDM Vol. 1 13.1) */
-#define XCR0_X87 BIT(0)
-#define XCR0_SSE BIT(1)
-#define XCR0_AVX BIT(2)
-#define XCR0_BNDREGS BIT(3)
-#define XCR0_BNDCSR BIT(4)
-#define XCR0_AVX512 (BIT(5) | BIT(6) | BIT(7)) /* opmask, ZMM_Hi256, Hi16_ZMM */
-#define XCR0_TILECFG BIT(17)
-#define XCR0_TILEDATA BIT(18)
-
 struct feature_bit {
 	u64 cr4;
 	u32 leaf_register;

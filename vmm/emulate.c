@@ -13,6 +13,7 @@
  */
 #include "vmm/emulate.h"
 #include "vmm/decode_internal.h"
+#include "arch/x86/cpu.h"
 
 /* ---- Effective addresses ------------------------------------------------ */
 
@@ -66,13 +67,6 @@ static void modrm_address_parts(const struct x86_insn *insn, struct address_part
 
 /* ---- Emulator ----------------------------------------------------------- */
 
-#define RFLAGS_CF BIT(0)
-#define RFLAGS_PF BIT(2)
-#define RFLAGS_AF BIT(4)
-#define RFLAGS_ZF BIT(6)
-#define RFLAGS_SF BIT(7)
-#define RFLAGS_DF BIT(10)
-#define RFLAGS_OF BIT(11)
 #define RFLAGS_ARITHMETIC (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 
 #define VECTOR_UD 6

@@ -4,6 +4,7 @@
 #include "vmm/backend.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mem.h"
+#include "vmm/host.h"
 #include "vmm/pagewalk.h"
 #include "lib/string.h"
 #include "vmm/msr.h"
@@ -148,7 +149,7 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vm_exit *exit)
 	struct cpuid_regs host = cpuid(leaf, subleaf);
 	struct cpuid_guest_info info = { .vcpu_id = v->id, .vcpu_count = v->vm->vcpu_count,
 					 .guest_osxsave = (vcpu_control(v)->cr4 & CR4_OSXSAVE) != 0,
-					 .tsc_khz = (u32)(tsc_hz / 1000), .xcr0_supported = backend->xcr0_supported() };
+					 .tsc_khz = (u32)(tsc_hz / 1000), .xcr0_supported = host_xcr0_supported() };
 	struct cpuid_result r = cpuid_filter(leaf, subleaf,
 					     (struct cpuid_result){ host.eax, host.ebx, host.ecx, host.edx }, &info);
 	v->regs.gpr[GPR_RAX] = r.eax;

@@ -3,14 +3,10 @@
 #include "vmm/backend.h"
 #include "vmm/pagewalk.h"
 #include "vmm/vm.h"
-#include "arch/x86/cpu.h" /* exception vectors */
+#include "arch/x86/cpu.h"
 #include "lib/bitmap.h"
 #include "lib/string.h"
 
-#define CR0_PE BIT(0)
-#define CR0_PG BIT(31)
-#define EFER_LMA BIT(10)
-#define RFLAGS_VM BIT(17)
 #define LINEAR_MASK_32 0xffffffffULL /* outside 64-bit mode linear addresses wrap at 4 GiB */
 
 /* The exit-path case, inlined where the hypervisor reaches into guest

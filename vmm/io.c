@@ -7,8 +7,8 @@
 #include "vmm/guest_mem.h"
 #include "vmm/pagewalk.h"
 #include "vmm/vm.h"
+#include "arch/x86/cpu.h"
 
-#define RFLAGS_DF BIT(10)
 /* Bound the work one exit does so a huge REP count cannot stall the CPU;
  * the instruction restarts where it stopped. */
 #define STRING_IO_BATCH 4096

@@ -25,9 +25,6 @@
 #define ELF_CLASS_32 1
 #define ELF_CLASS_64 2
 #define ELF_PT_LOAD 1
-#define CR0_PE BIT(0)
-#define CR0_ET BIT(4)
-#define RFLAGS_RESERVED_ONE BIT(1)
 #define REAL_MODE_LIMIT 0xffff
 #define FLAT_LIMIT 0xffffffff
 #define RESET_EDX 0x600 /* family 6 signature, as after RESET */

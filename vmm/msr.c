@@ -1,6 +1,7 @@
 /*
- * The MSR allow-list. MSRs the hardware switches itself (FS/GS bases,
- * SYSCALL/SYSENTER) never exit; these are the ones that do.
+ * The MSR allow-list. MSRs the backends switch between guest and host
+ * (FS/GS bases, KERNEL_GS_BASE, SYSCALL/SYSENTER: msr_passthrough in
+ * arch/x86/vcpu_common.c) never exit; these are the ones that do.
  */
 #include "vmm/msr.h"
 #include "vmm/apic.h"

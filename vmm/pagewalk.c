@@ -1,12 +1,6 @@
 /* Guest page-table walker (SDM Vol. 3A 4.3, 4.4, 4.5). */
 #include "vmm/pagewalk.h"
-
-#define CR0_WP BIT(16)
-#define CR0_PG BIT(31)
-#define CR4_PSE BIT(4)
-#define CR4_PAE BIT(5)
-#define EFER_LMA BIT(10)
-#define EFER_NXE BIT(11)
+#include "arch/x86/cpu.h"
 
 #define PTE_P BIT(0)
 #define PTE_RW BIT(1)

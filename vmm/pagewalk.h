@@ -5,6 +5,7 @@
  */
 #pragma once
 #include "lib/types.h"
+#include "arch/x86/cpu.h"
 
 enum walk_access {
 	WALK_READ = 0,
@@ -41,7 +42,6 @@ enum walk_result {
 	WALK_NONCANONICAL, /* IA-32e mode: the CPU raises #GP (or #SS) before any walk */
 };
 
-#define CR4_LA57 BIT(12)
 /* Linear-address width in IA-32e mode: 48 bits, 57 with 5-level paging. */
 #define LINEAR_BITS_4LEVEL 48
 #define LINEAR_BITS_5LEVEL 57

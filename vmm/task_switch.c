@@ -18,12 +18,9 @@
 #include "vmm/backend.h"
 #include "vmm/task_descriptor.h"
 #include "vmm/vm.h"
+#include "arch/x86/cpu.h"
 #include "lib/string.h"
 
-#define RFLAGS_NT BIT(14) /* nested task: IRET returns through the back link */
-#define RFLAGS_VM BIT(17)
-#define RFLAGS_RESERVED_ONE BIT(1)
-#define DR6_BT BIT(15) /* task-switch debug trap (SDM Vol. 3B 18.2.3) */
 /* DR7 L0-L3 and LE: the CPU clears the local breakpoint enables on a task
  * switch (SDM Vol. 3B 18.2.4). */
 #define DR7_LOCAL_ENABLES (BIT(0) | BIT(2) | BIT(4) | BIT(6) | BIT(8))

@@ -5,6 +5,7 @@
  */
 #include "vmm/vm.h"
 #include "vmm/backend.h"
+#include "vmm/host.h"
 #include "arch/x86/cpu.h"
 
 void vcpu_control_refresh(struct vcpu *v)
@@ -47,6 +48,6 @@ int vcpu_set_xcr0(struct vcpu *v, u64 xcr0)
 {
 	if (xcr0_write_check(&v->vm->cr_rules, xcr0))
 		return -1;
-	return backend->set_xcr0(v, xcr0);
+	return host_set_guest_xcr0(v, xcr0);
 }
 

@@ -16,7 +16,7 @@
 #include "arch/x86/cpu.h"
 
 #define INIT_LIMIT 0xffff
-#define INIT_RFLAGS BIT(1) /* the reserved bit that reads 1 */
+#define INIT_RFLAGS RFLAGS_RESERVED_ONE
 #define CPUID_LEAF_SIGNATURE 1
 
 static struct segment real_mode_segment(u16 selector, u64 base, u8 type)
@@ -54,7 +54,6 @@ static u32 processor_signature(void)
  * local APIC's IRR is cleared with its registers). */
 static void drop_pending_events(struct vcpu *v)
 {
-	v->interrupt_pending = false;
 	__atomic_store_n(&v->nmi_pending, 0, __ATOMIC_RELAXED);
 	if (v->window_requested) {
 		backend->set_interrupt_window(v, false);

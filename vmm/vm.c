@@ -14,6 +14,7 @@
 #include "vmm/apic.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mem.h"
+#include "vmm/host.h"
 #include "drivers/cmos.h"
 #include "vmm/irq.h"
 #include "vmm/loader.h"
@@ -62,7 +63,7 @@ static struct cpuid_result guest_leaf(u32 leaf, const struct cpuid_guest_info *i
 
 static void setup_cr_rules(struct vm *vm)
 {
-	struct cpuid_guest_info info = { .xcr0_supported = backend->xcr0_supported() };
+	struct cpuid_guest_info info = { .xcr0_supported = host_xcr0_supported() };
 	struct cpuid_result leaf1 = guest_leaf(CPUID_LEAF_FEATURES, &info);
 	struct cpuid_result leaf7 = guest_leaf(CPUID_LEAF_EXTENDED_FEATURES, &info);
 	struct cr_rules_features features = {
@@ -326,13 +327,7 @@ static void deliver_events(struct vcpu *v)
 	if (!vcpu_interrupt_pending(v))
 		return;
 	if (backend->interrupt_allowed(v)) {
-		u8 vector;
-		if (v->interrupt_pending) {
-			vector = v->interrupt_vector;
-			v->interrupt_pending = false;
-		} else {
-			vector = vcpu_apic_acknowledge(v); /* the INTA cycle */
-		}
+		u8 vector = vcpu_apic_acknowledge(v); /* the INTA cycle */
 		backend->inject_event(v, EVENT_EXTERNAL_INTERRUPT, vector, false, 0);
 		if (v->window_requested) {
 			backend->set_interrupt_window(v, false);
@@ -378,9 +373,9 @@ static bool enter_guest(struct vcpu *v, struct vm_exit *exit)
 	return true;
 }
 
-/* One stretch of a vCPU on its CPU (loaded there by the scheduler): until the VM ends, the vCPU halts or
- * waits for a SIPI, or its time slice ends (or another vCPU of its CPU was
- * kicked) while it shares the CPU. */
+/* One stretch of a vCPU on its CPU (loaded there by the scheduler): until
+ * the VM ends, the vCPU halts or waits for a SIPI, or its time slice ends
+ * (or another vCPU of its CPU was kicked) while it shares the CPU. */
 void vcpu_run_slice(struct vcpu *v)
 {
 	struct vm *vm = v->vm;

@@ -40,9 +40,10 @@ struct vcpu {
 	unsigned id;
 	struct vm_stats stats;  /* summed per VM at its end */
 	struct vcpu *sched_next; /* its CPU's run list (vmm/sched.c) */
-	bool halt_interrupts;
-	u64 mapped_fault_chunk; /* vmm/mmio.c: faults on a chunk already mapped */
-	unsigned mapped_faults;   /* VCPU_HALTED with IF=1: an interrupt wakes it */
+	bool halt_interrupts;    /* VCPU_HALTED with IF=1: an interrupt wakes it */
+	/* vmm/mmio.c: nested page faults in a row on a chunk already mapped */
+	u64 mapped_fault_chunk;
+	unsigned mapped_faults;
 	struct vcpu_regs regs;
 	void *arch;            /* the backend's private state (VMCB/VMCS...) */
 	struct vcpu_control control; /* valid while control_valid (one exit) */
@@ -50,11 +51,7 @@ struct vcpu {
 	u8 *fpu_state;         /* XSAVE/FXSAVE area */
 	u64 xcr0;
 	u64 debug_address[4];  /* DR0-DR3 while another vCPU has the CPU (reset: 0) */
-	/* Interrupt delivery: one pending external vector for now (the test
-	 * device); the interrupt controller models feed this later. */
-	bool interrupt_pending;
-	u8 interrupt_vector;
-	bool window_requested;
+	bool window_requested; /* an interrupt-window exit is asked for */
 	u64 armed_deadline;    /* what the host one-shot timer is set for */
 	u64 slice_end_ns;      /* VM time its time slice ends (VTIMER_INACTIVE: none) */
 	struct vcpu_apic *apic; /* the local APIC (vmm/apic.c) */
@@ -121,7 +118,7 @@ struct vm {
 	unsigned msr_denials;  /* rate-limits the #GP log */
 	unsigned virt_insn_reports;
 	bool debug_exit;       /* port 0xf4 enabled */
-	bool test_device;      /* ports 0xe0-0xef and the MMIO scratch page */
+	bool test_device;      /* ports 0xe0-0xeb and the MMIO scratch page */
 	struct vm_device_state *devices; /* from vm_device_alloc, freed with the VM */
 	struct i8259 *pic;     /* interrupt controllers the run loop asks (NULL: none) */
 	struct ioapic *ioapic;
@@ -137,7 +134,8 @@ struct vm {
  * (device files need no destroy hook). NULL when out of memory. */
 void *vm_device_alloc(struct vm *vm, size_t size);
 
-/* Stops the VM at the next opportunity with a reason (printed by the run loop). */
+/* Stops the VM at the next opportunity with a reason (vmm.c prints it once
+ * the last vCPU has left its CPU). */
 void vm_stop(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vm_exit_with_status(struct vm *vm, int status);
 /* The guest turned itself off (ACPI S5): a clean end. */
@@ -164,6 +162,3 @@ bool vcpu_interrupt_pending(struct vcpu *vcpu);
  * INIT or SIPI arrives, or returns at once if one is already waiting.
  * Returns false if nothing can ever wake it. */
 bool vcpu_halt(struct vcpu *vcpu, bool interrupts_enabled);
-
-/* Queues an external interrupt for delivery when the guest can take it. */
-void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector);

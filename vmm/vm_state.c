@@ -1,8 +1,8 @@
 /*
- * How a VM ends (stopped by Presidio, exited, powered off, reset) and the
- * external-interrupt queue of a vCPU: the VM state the exit path and the
- * devices change, kept apart from VM creation (vm.c) so host tests link
- * this very code.
+ * How a VM ends (stopped by Presidio, exited, powered off, reset) and
+ * whether an external interrupt waits for a vCPU: the VM state the exit
+ * path and the devices change, kept apart from VM creation (vm.c) so host
+ * tests link this very code.
  */
 #include "vmm/vm.h"
 #include "vmm/apic.h"
@@ -80,13 +80,7 @@ void vm_exit_with_status(struct vm *vm, int status)
 	exit_with(vm, status, false);
 }
 
-void vcpu_queue_interrupt(struct vcpu *vcpu, u8 vector)
-{
-	vcpu->interrupt_vector = vector;
-	vcpu->interrupt_pending = true;
-}
-
 bool vcpu_interrupt_pending(struct vcpu *v)
 {
-	return v->interrupt_pending || (v->irq_check && vcpu_apic_has_interrupt(v));
+	return v->irq_check && vcpu_apic_has_interrupt(v);
 }

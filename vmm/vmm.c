@@ -124,7 +124,19 @@ static bool start(struct vm_slot *slot)
 
 static void retire(struct vm_slot *slot);
 
-/* Places and starts a slot's VM; a failure ends the slot at once. */
+/* Starts (or restarts) a slot's VM; one that cannot start counts as failed
+ * and ends the slot at once. */
+static void start_or_retire(struct vm_slot *slot)
+{
+	if (start(slot))
+		return;
+	spin_lock(&summary_lock);
+	summary.failed++;
+	spin_unlock(&summary_lock);
+	retire(slot);
+}
+
+/* Places a slot's VM on CPUs and starts it. */
 static void launch(struct vm_slot *slot)
 {
 	sched_place(slot->cfg->vcpus, slot->cfg->cpus, slot->cfg->cpu_count, slot->cpu_of);
@@ -133,12 +145,7 @@ static void launch(struct vm_slot *slot)
 		if (slot->cpu_of[i] != slot->cfg->cpus[i])
 			pr_warn("vm %s: cpus= names CPU %u, which is not up with VT; vCPU %u runs on CPU %u",
 				slot->cfg->name, slot->cfg->cpus[i], i, slot->cpu_of[i]);
-	if (start(slot))
-		return;
-	spin_lock(&summary_lock);
-	summary.failed++;
-	spin_unlock(&summary_lock);
-	retire(slot);
+	start_or_retire(slot);
 }
 
 /* A VM ended for good: start the VMs waiting for it (after=), and act
@@ -202,11 +209,8 @@ void vmm_vm_ended(struct vm *vm)
 	vm_destroy(vm);
 	if (again) {
 		slot->resets++;
-		if (start(slot))
-			return;
-		spin_lock(&summary_lock);
-		summary.failed++;
-		spin_unlock(&summary_lock);
+		start_or_retire(slot);
+		return;
 	}
 	retire(slot);
 }

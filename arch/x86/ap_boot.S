@@ -13,15 +13,9 @@
  * ap_main(percpu). smp.c fills the ap_boot_* variables before each start;
  * one CPU starts at a time.
  */
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
 #include "boot/layout.h"
-
-#define CR0_PE (1 << 0)
-#define CR0_WP (1 << 16)
-#define CR0_NW (1 << 29)
-#define CR0_CD (1 << 30)
-#define CR0_PG (1 << 31)
-#define CR4_PAE (1 << 5)
-#define MSR_EFER 0xc0000080
 
 /* Selectors of ap_gdt below; the 64-bit code and data ones match the boot
  * GDT so percpu_init() can reload the same values. */

@@ -1,6 +1,15 @@
-/* Thin wrappers around x86 instructions the hypervisor itself uses. */
+/*
+ * Architectural constants (control registers, EFER, XCR0, RFLAGS, debug
+ * registers, exception vectors), defined once for every layer, and thin
+ * wrappers around x86 instructions the hypervisor itself uses. The
+ * constants are usable from assembly too (boot/entry.S, arch/x86/ap_boot.S).
+ */
 #pragma once
+#ifdef __ASSEMBLER__
+#define BIT(n) (1 << (n))
+#else
 #include "lib/types.h"
+#endif
 
 /* CR0 (SDM Vol. 3A 2.5) */
 #define CR0_PE BIT(0)
@@ -51,17 +60,42 @@
 #define EFER_NXE BIT(11)
 #define EFER_SVME BIT(12)
 
-/* RFLAGS */
+/* XCR0 state components (SDM Vol. 1 13.1) */
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+#define XCR0_BNDREGS BIT(3)
+#define XCR0_BNDCSR BIT(4)
+#define XCR0_OPMASK BIT(5)
+#define XCR0_ZMM_HI256 BIT(6)
+#define XCR0_HI16_ZMM BIT(7)
+#define XCR0_PKRU BIT(9)
+#define XCR0_TILECFG BIT(17)
+#define XCR0_TILEDATA BIT(18)
+#define XCR0_AVX512 (XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM)
+
+/* RFLAGS (SDM Vol. 1 3.4.3) */
 #define RFLAGS_CF BIT(0)
+#define RFLAGS_RESERVED_ONE BIT(1) /* always reads 1 */
+#define RFLAGS_PF BIT(2)
+#define RFLAGS_AF BIT(4)
+#define RFLAGS_ZF BIT(6)
+#define RFLAGS_SF BIT(7)
 #define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
+#define RFLAGS_DF BIT(10)
+#define RFLAGS_OF BIT(11)
+#define RFLAGS_NT BIT(14) /* nested task: IRET returns through the back link */
+#define RFLAGS_VM BIT(17) /* virtual-8086 mode */
 
 /* Debug registers (SDM Vol. 3B 18.2): values at reset, DR6 status bits */
 #define DR6_RESET 0xffff0ff0ULL
 #define DR7_RESET 0x400ULL
 #define DR6_BS BIT(14)
+#define DR6_BT BIT(15) /* task-switch debug trap */
 #define DEBUG_ADDRESS_REGISTERS 4 /* DR0-DR3 */
 
+#ifndef __ASSEMBLER__
 /* Exception vectors (SDM Vol. 3A 6.3.1) */
 enum exception_vector {
 	VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5,
@@ -188,3 +222,4 @@ static inline void debug_address_registers_save(u64 *dr)
 }
 
 static inline void invlpg(u64 addr) { __asm__ volatile("invlpg (%0)" ::"r"(addr) : "memory"); }
+#endif /* !__ASSEMBLER__ */

@@ -4,6 +4,7 @@
 #include "arch/x86/cpufeatures.h"
 #include "arch/x86/trap.h"
 #include "lib/string.h"
+#include "vmm/host.h"
 #include "vmm/vm.h"
 
 #define CPUID_LEAF_XSTATE 0xd
@@ -53,7 +54,7 @@ void fpu_cpu_init(void)
 		xsetbv(0, supported_xcr0);
 }
 
-u64 fpu_supported_xcr0(void) { return cpu_features.xsave ? supported_xcr0 : 0; }
+u64 host_xcr0_supported(void) { return cpu_features.xsave ? supported_xcr0 : 0; }
 
 void fpu_area_init(u8 *area)
 {
@@ -68,7 +69,7 @@ void fpu_area_init(u8 *area)
 /* The guest's XSETBV, after vmm/cr_rules.c accepted the value. The host
  * executes it, so a value the CPU still refuses (a rule missed, an
  * erratum) is the guest's #GP, never a hypervisor fault. */
-int fpu_set_guest_xcr0(struct vcpu *v, u64 xcr0)
+int host_set_guest_xcr0(struct vcpu *v, u64 xcr0)
 {
 	if (!cpu_features.xsave || (xcr0 & ~supported_xcr0) || !xsetbv_safe(0, xcr0))
 		return -1;

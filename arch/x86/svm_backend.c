@@ -10,6 +10,7 @@
 #include "arch/x86/fpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/vcpu_common.h"
 #include "lib/print.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -21,7 +22,6 @@
 #define PAT_POWER_ON_VALUE 0x0007040600070406ULL
 #define MSRPM_BITS_PER_MSR 2
 #define MSRPM_RANGE_BYTES 0x800
-#define MSR_RANGE_SIZE 0x2000
 #define SEG_ATTRIB_HIGH_SHIFT 4 /* descriptor bits 52-55 sit in attrib bits 8-11 */
 
 /* VMCB clean bits (APM 15.15.3) */
@@ -110,15 +110,6 @@ int svm_global_setup(char *err, size_t len)
 	return 0;
 }
 
-static void svm_cpu_disable(void)
-{
-	struct percpu *cpu = this_cpu();
-	if (!cpu->virt_enabled)
-		return;
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SVME);
-	cpu->virt_enabled = false;
-}
-
 static u64 npt_alloc(void *ctx) { return frame_alloc(); }
 static void npt_free(void *ctx, u64 pa) { frame_free(pa, 1); }
 static void *npt_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
@@ -126,22 +117,15 @@ static void *npt_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
 static void msrpm_passthrough(u8 *msrpm, u32 msr)
 {
 	u32 base;
-	if (msr < MSR_RANGE_SIZE)
+	if (msr < MSR_LOW_RANGE_BASE + MSR_RANGE_SIZE)
 		base = 0;
-	else if (msr >= 0xc0000000 && msr < 0xc0000000 + MSR_RANGE_SIZE)
-		base = MSRPM_RANGE_BYTES, msr -= 0xc0000000;
+	else if (msr >= MSR_HIGH_RANGE_BASE && msr < MSR_HIGH_RANGE_BASE + MSR_RANGE_SIZE)
+		base = MSRPM_RANGE_BYTES, msr -= MSR_HIGH_RANGE_BASE;
 	else
 		return;
 	u32 bit = msr * MSRPM_BITS_PER_MSR;
 	msrpm[base + bit / 8] &= ~(3u << (bit % 8)); /* read and write bits */
 }
-
-/* MSRs the VMCB holds and VMLOAD/VMSAVE switch: no exit needed. */
-static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
-	0xc0000083 /* CSTAR */, 0xc0000084 /* SFMASK */,
-	0x174 /* SYSENTER_CS */, 0x175 /* SYSENTER_ESP */, 0x176 /* SYSENTER_EIP */,
-};
 
 static int svm_vm_create(struct vm *vm, char *err, size_t len)
 {
@@ -155,8 +139,8 @@ static int svm_vm_create(struct vm *vm, char *err, size_t len)
 		goto nomem;
 	memset(s->iopm, 0xff, SVM_IOPM_SIZE);
 	memset(s->msrpm, 0xff, SVM_MSRPM_SIZE);
-	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		msrpm_passthrough(s->msrpm, passthrough_msrs[i]);
+	for (unsigned i = 0; i < msr_passthrough_count; i++)
+		msrpm_passthrough(s->msrpm, msr_passthrough[i]);
 
 	s->npt.format = npt_format;
 	s->npt.format.page_1g = cpu_features.page_1g;
@@ -237,14 +221,10 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t len)
 	s->cpu = -1;
 	s->vmcb = phys_to_virt(s->vmcb_pa);
 
-	u64 fpu_pa = frame_alloc();
-	if (!fpu_pa) {
+	if (vcpu_common_create(v)) {
 		ksnprintf(err, len, "svm: out of memory for the FPU state");
 		return -1;
 	}
-	v->fpu_state = phys_to_virt(fpu_pa);
-	fpu_area_init(v->fpu_state);
-	v->xcr0 = XCR0_X87;
 	struct vmcb_control *c = &s->vmcb->control;
 	set_intercepts(c);
 	c->iopm_base_pa = virt_to_phys(svmvm->iopm);
@@ -271,8 +251,7 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	if (!s)
 		return;
 	frame_free(s->vmcb_pa, 1);
-	if (v->fpu_state)
-		frame_free(virt_to_phys(v->fpu_state), 1);
+	vcpu_common_destroy(v);
 	kfree(s);
 	v->arch = NULL;
 }
@@ -667,7 +646,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	}
 }
 
-/* DR6/DR7 live in the VMCB; DR0-DR3 are the CPU's and switched here. */
+/* DR6/DR7 live in the VMCB; DR0-DR3 are the CPU's (vcpu_common_load/put). */
 static void svm_vcpu_load(struct vcpu *v)
 {
 	struct svm_vcpu *s = svm(v);
@@ -675,16 +654,7 @@ static void svm_vcpu_load(struct vcpu *v)
 		s->vmcb->control.clean_bits = 0; /* another CPU's cache is not this one's */
 		s->cpu = (int)this_cpu()->index;
 	}
-	fpu_load(v->fpu_state, v->xcr0);
-	debug_address_registers_load(v->debug_address);
-}
-
-static void svm_vcpu_put(struct vcpu *v)
-{
-	debug_address_registers_save(v->debug_address);
-	u64 xcr0 = fpu_save(v->fpu_state);
-	if (xcr0)
-		v->xcr0 = xcr0;
+	vcpu_common_load(v);
 }
 
 static void dump_segment(const char *name, const struct vmcb_segment *s)
@@ -715,7 +685,6 @@ static void svm_dump_state(struct vcpu *v)
 const struct backend_ops svm_backend_ops = {
 	.name = "AMD-V",
 	.cpu_enable = svm_cpu_enable,
-	.cpu_disable = svm_cpu_disable,
 	.vm_create = svm_vm_create,
 	.map_ram = svm_map_ram,
 	.vm_destroy = svm_vm_destroy,
@@ -736,8 +705,6 @@ const struct backend_ops svm_backend_ops = {
 	.set_nmi_window = svm_set_nmi_window,
 	.flush_guest_tlb = svm_flush_guest_tlb,
 	.vcpu_load = svm_vcpu_load,
-	.vcpu_put = svm_vcpu_put,
-	.set_xcr0 = fpu_set_guest_xcr0,
-	.xcr0_supported = fpu_supported_xcr0,
+	.vcpu_put = vcpu_common_put, /* nothing AMD-V-specific to save */
 	.dump_state = svm_dump_state,
 };

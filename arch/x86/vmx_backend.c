@@ -13,6 +13,7 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/tag_pool.h"
+#include "arch/x86/vcpu_common.h"
 #include "lib/print.h"
 #include "lib/string.h"
 #include "mm/frame.h"
@@ -28,14 +29,7 @@
 #define MSR_BITMAP_READ_HIGH 0x400
 #define MSR_BITMAP_WRITE_LOW 0x800
 #define MSR_BITMAP_WRITE_HIGH 0xc00
-#define MSR_HIGH_BASE 0xc0000000u
-#define MSR_RANGE_SIZE 0x2000
-#define RFLAGS_RESERVED_ONE BIT(1)
 #define MAX_VPID 0xffff
-/* MSRs the hardware does not switch on VM entry/exit but the host never
- * uses: owned by the guest while it runs, switched at vcpu_load/put. */
-#define MSR_CSTAR 0xc0000083
-#define MSR_SFMASK 0xc0000084
 
 struct vmx_vm {
 	struct slpt ept;
@@ -60,6 +54,8 @@ struct vmx_vcpu {
 int vmx_enter_guest(u64 *gprs, int launched);
 extern const u8 vmx_exit_point[];
 
+/* Pass-through MSRs (vcpu_common.h) the VMCS does not switch but the host
+ * never uses: owned by the guest while it runs, switched at vcpu_load/put. */
 static const u32 syscall_msrs[5] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE };
 static struct tag_pool vpids;
 static struct spinlock vpids_lock;
@@ -207,17 +203,6 @@ static int vmx_cpu_enable(char *err, size_t len)
 	return 0;
 }
 
-static void vmx_cpu_disable(void)
-{
-	struct percpu *cpu = this_cpu();
-	if (!cpu->virt_enabled)
-		return;
-	__asm__ volatile("vmxoff" ::: "cc", "memory");
-	write_cr4(read_cr4() & ~CR4_VMXE);
-	frame_free(cpu->vmx_region_pa, 1);
-	cpu->virt_enabled = false;
-}
-
 static u64 ept_alloc(void *ctx) { return frame_alloc(); }
 static void ept_free(void *ctx, u64 pa) { frame_free(pa, 1); }
 static void *ept_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
@@ -225,22 +210,17 @@ static void *ept_ptr(void *ctx, u64 pa) { return phys_to_virt(pa); }
 static void msr_bitmap_passthrough(u8 *bitmap, u32 msr)
 {
 	u32 read, write;
-	if (msr < MSR_RANGE_SIZE) {
+	if (msr < MSR_LOW_RANGE_BASE + MSR_RANGE_SIZE) {
 		read = MSR_BITMAP_READ_LOW, write = MSR_BITMAP_WRITE_LOW;
-	} else if (msr >= MSR_HIGH_BASE && msr < MSR_HIGH_BASE + MSR_RANGE_SIZE) {
+	} else if (msr >= MSR_HIGH_RANGE_BASE && msr < MSR_HIGH_RANGE_BASE + MSR_RANGE_SIZE) {
 		read = MSR_BITMAP_READ_HIGH, write = MSR_BITMAP_WRITE_HIGH;
-		msr -= MSR_HIGH_BASE;
+		msr -= MSR_HIGH_RANGE_BASE;
 	} else {
 		return;
 	}
 	bitmap[read + msr / 8] &= ~(1u << (msr % 8));
 	bitmap[write + msr / 8] &= ~(1u << (msr % 8));
 }
-
-static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
-	0x174 /* SYSENTER_CS */, 0x175 /* SYSENTER_ESP */, 0x176 /* SYSENTER_EIP */,
-};
 
 static int vmx_vm_create(struct vm *vm, char *err, size_t len)
 {
@@ -254,8 +234,8 @@ static int vmx_vm_create(struct vm *vm, char *err, size_t len)
 		goto nomem;
 	memset(x->io_bitmaps, 0xff, 2 * IO_BITMAP_SIZE);
 	memset(x->msr_bitmap, 0xff, PAGE_SIZE);
-	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		msr_bitmap_passthrough(x->msr_bitmap, passthrough_msrs[i]);
+	for (unsigned i = 0; i < msr_passthrough_count; i++)
+		msr_bitmap_passthrough(x->msr_bitmap, msr_passthrough[i]);
 	x->ept.format = ept_format;
 	x->ept.format.page_2m = virt_caps.vmx.ept_2m;
 	x->ept.format.page_1g = virt_caps.vmx.ept_1g;
@@ -364,16 +344,17 @@ static void write_controls(struct vcpu *v)
 static int vmx_vcpu_create(struct vcpu *v, char *err, size_t len)
 {
 	struct vmx_vcpu *x = kzalloc(sizeof(*x));
-	u64 fpu_pa = frame_alloc();
-	if (!x || !fpu_pa || !(x->vmcs_pa = frame_alloc())) {
+	if (!x || !(x->vmcs_pa = frame_alloc())) {
 		kfree(x);
 		ksnprintf(err, len, "vmx: out of memory for a VMCS");
 		return -1;
 	}
 	v->arch = x;
-	v->fpu_state = phys_to_virt(fpu_pa);
-	fpu_area_init(v->fpu_state);
-	v->xcr0 = XCR0_X87;
+	x->cpu = -1; /* not current anywhere yet: nothing to VMCLEAR if this fails */
+	if (vcpu_common_create(v)) {
+		ksnprintf(err, len, "vmx: out of memory for the FPU state");
+		return -1;
+	}
 	spin_lock(&vpids_lock);
 	x->vpid = tag_pool_alloc(&vpids);
 	spin_unlock(&vpids_lock);
@@ -421,8 +402,7 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 		spin_unlock(&vpids_lock);
 	}
 	frame_free(x->vmcs_pa, 1);
-	if (v->fpu_state)
-		frame_free(virt_to_phys(v->fpu_state), 1);
+	vcpu_common_destroy(v);
 	kfree(x);
 	v->arch = NULL;
 }
@@ -684,7 +664,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	}
 }
 
-/* DR7 lives in the VMCS; DR0-DR3 and DR6 are the CPU's and switched here. */
+/* DR7 lives in the VMCS; DR0-DR3 (vcpu_common_load/put) and DR6 are the
+ * CPU's and switched here. */
 static void vmx_vcpu_load(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vmx(v);
@@ -699,8 +680,7 @@ static void vmx_vcpu_load(struct vcpu *v)
 		x->host_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
 		wrmsr(syscall_msrs[i], x->guest_syscall_msrs[i]);
 	}
-	fpu_load(v->fpu_state, v->xcr0);
-	debug_address_registers_load(v->debug_address);
+	vcpu_common_load(v);
 	__asm__ volatile("mov %0, %%dr6" ::"r"(x->dr6));
 	x->loaded = true;
 }
@@ -710,10 +690,7 @@ static void vmx_vcpu_put(struct vcpu *v)
 	struct vmx_vcpu *x = vmx(v);
 	x->loaded = false;
 	__asm__ volatile("mov %%dr6, %0" : "=r"(x->dr6));
-	debug_address_registers_save(v->debug_address);
-	u64 xcr0 = fpu_save(v->fpu_state);
-	if (xcr0)
-		v->xcr0 = xcr0;
+	vcpu_common_put(v);
 	for (unsigned i = 0; i < ARRAY_SIZE(syscall_msrs); i++) {
 		x->guest_syscall_msrs[i] = rdmsr(syscall_msrs[i]);
 		wrmsr(syscall_msrs[i], x->host_syscall_msrs[i]);
@@ -754,7 +731,6 @@ static void vmx_dump_state(struct vcpu *v)
 const struct backend_ops vmx_backend_ops = {
 	.name = "Intel VT-x",
 	.cpu_enable = vmx_cpu_enable,
-	.cpu_disable = vmx_cpu_disable,
 	.vm_create = vmx_vm_create,
 	.map_ram = vmx_map_ram,
 	.vm_destroy = vmx_vm_destroy,
@@ -776,7 +752,5 @@ const struct backend_ops vmx_backend_ops = {
 	.flush_guest_tlb = vmx_flush_guest_tlb,
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
-	.set_xcr0 = fpu_set_guest_xcr0,
-	.xcr0_supported = fpu_supported_xcr0,
 	.dump_state = vmx_dump_state,
 };

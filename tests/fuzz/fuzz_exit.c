@@ -147,8 +147,7 @@ static void deliver_interrupts(struct vcpu *v)
 		v->window_requested = true;
 		return;
 	}
-	u8 vector = v->interrupt_pending ? v->interrupt_vector : vcpu_apic_acknowledge(v);
-	v->interrupt_pending = false;
+	u8 vector = vcpu_apic_acknowledge(v);
 	backend->inject_event(v, EVENT_EXTERNAL_INTERRUPT, vector, false, 0);
 }
 

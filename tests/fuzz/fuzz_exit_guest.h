@@ -43,10 +43,7 @@
 #define PTE_USER_RW (PTE_P | PTE_RW | PTE_US)
 #define GiB_3 (3 * GiB)
 #define LARGE_PAGE_32 (4 * MiB)
-#define EFER_LONG (FAKE_EFER_LME | FAKE_EFER_LMA)
-#define RFLAGS_FIXED BIT(1)
-#define RFLAGS_VM86 BIT(17)
-#define RFLAGS_DIRECTION BIT(10)
+#define EFER_LONG (EFER_LME | EFER_LMA)
 
 static const u64 device_pages_2m[] = { TEST_DEVICE_MMIO_BASE, IOAPIC_DEFAULT_BASE, LAPIC_DEFAULT_BASE };
 static const u64 device_pages_4m[] = { TEST_DEVICE_MMIO_BASE, IOAPIC_DEFAULT_BASE };
@@ -132,7 +129,7 @@ static void setup_paging(const u8 *header, enum x86_mode mode)
 	s->cr4 |= pae ? CR4_PAE : CR4_PSE;
 	s->cr3 = mode == X86_MODE_LONG64 ? TABLE_TOP : pae ? TABLE_PDPT : TABLE_TOP;
 	if (header[1] & HEADER_NXE)
-		s->efer |= FAKE_EFER_NXE;
+		s->efer |= EFER_NXE;
 }
 
 /* Register seeds: a base that points somewhere interesting plus an offset. */
@@ -155,9 +152,9 @@ static void setup_guest(struct vcpu *v, const u8 *header, const u8 *code)
 	s->seg[SREG_DS].base = s->seg[SREG_ES].base = (u64)(header[1] >> HEADER_DATA_BASE_SHIFT) * PAGE_SIZE;
 	fake_backend.interrupt_shadow = header[0] & HEADER_SHADOW;
 	v->regs.rip = (header[HEADER_RIP] | header[HEADER_RIP + 1] << 8) % (GUEST_RAM_SIZE - CODE_BYTES);
-	v->regs.rflags = RFLAGS_FIXED | ((header[0] & HEADER_IF) ? RFLAGS_IF : 0) |
-			 ((header[0] & HEADER_DF) ? RFLAGS_DIRECTION : 0) |
-			 ((header[1] & HEADER_VM86) && mode != X86_MODE_LONG64 ? RFLAGS_VM86 : 0);
+	v->regs.rflags = RFLAGS_RESERVED_ONE | ((header[0] & HEADER_IF) ? RFLAGS_IF : 0) |
+			 ((header[0] & HEADER_DF) ? RFLAGS_DF : 0) |
+			 ((header[1] & HEADER_VM86) && mode != X86_MODE_LONG64 ? RFLAGS_VM : 0);
 	for (unsigned i = 0; i < GPR_COUNT; i++)
 		v->regs.gpr[i] = register_value(header[HEADER_REGISTERS + 2 * i], header[HEADER_REGISTERS + 2 * i + 1]);
 	fake_guest_write(v->regs.rip, code, CODE_BYTES); /* CS base 0: linear = RIP */
@@ -257,7 +254,7 @@ static void decode_exit(struct vcpu *v, const u8 *r, struct vm_exit *e)
 	if (r[4] & STATE_TOGGLE_IF)
 		v->regs.rflags ^= RFLAGS_IF;
 	if (r[4] & STATE_TOGGLE_DF)
-		v->regs.rflags ^= RFLAGS_DIRECTION;
+		v->regs.rflags ^= RFLAGS_DF;
 	fake_backend.interrupt_shadow = r[4] & STATE_SHADOW;
 	e->reason = (enum exit_reason)(r[0] % EXIT_REASON_COUNT);
 	e->instruction_length = r[1] & 0xf;

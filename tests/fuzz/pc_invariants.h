@@ -202,8 +202,10 @@ static u32 expected_ppr(const struct vlapic *l)
 static void check_lapic_registers(struct vlapic *l)
 {
 	FUZZ_CHECK(vlapic_ppr(l) == expected_ppr(l));
-	for (unsigned i = 0; i < 8; i++)
+	for (unsigned i = 0; i < 8; i++) {
 		FUZZ_CHECK(!!(l->irr_words & (1u << i)) == (l->irr[i] != 0));
+		FUZZ_CHECK((l->auto_eoi[i] & ~l->irr[i]) == 0); /* only pending vectors skip the ISR */
+	}
 	FUZZ_CHECK((l->irr[0] & APIC_FIRST_LEGAL_VECTORS_MASK) == 0 && (l->isr[0] & APIC_FIRST_LEGAL_VECTORS_MASK) == 0);
 	FUZZ_CHECK(l->tpr <= APIC_TPR_MASK && (l->svr & ~APIC_SPIV_WRITABLE) == 0);
 	FUZZ_CHECK((l->esr & ~APIC_ESR_DEFINED_BITS) == 0 && (l->esr_pending & ~APIC_ESR_DEFINED_BITS) == 0);

@@ -3,8 +3,9 @@
  * fuzzers: the guest's control state is a struct vcpu_sregs the test sets,
  * vcpu_run returns whatever exit the test (or a hook) supplies, and every
  * injected event is logged so the test can check what the guest would get.
- * CR/EFER/XCR0 writes are checked the way the CPU checks them (a subset:
- * the reserved bits and combinations the exit handlers must turn into #GP).
+ * It also stands in for the host seam's XCR0 (vmm/host.h). CR/EFER/XCR0
+ * writes are checked the way the CPU checks them (a subset: the reserved
+ * bits and combinations the exit handlers must turn into #GP).
  *
  * Include after tests/unit/fake_vm.h and the vmm/ exit-path sources.
  * The one backend this file defines is the `backend` vmm/ calls.
@@ -13,24 +14,19 @@
 #include <string.h>
 
 #include "vmm/backend.h"
+#include "vmm/host.h"
 #include "vmm/vm.h"
 
 #define FAKE_EVENT_LOG_SIZE 16
-#define FAKE_XCR0_SUPPORTED 0x7ULL /* x87, SSE, AVX */
-#define FAKE_XCR0_X87 BIT(0)
-#define FAKE_XCR0_SSE BIT(1)
-#define FAKE_XCR0_AVX BIT(2)
+#define FAKE_XCR0_SUPPORTED (XCR0_X87 | XCR0_SSE | XCR0_AVX)
 
 /* CR0 bits 63:32 are reserved; NW without CD and PG without PE #GP. */
 #define FAKE_CR0_RESERVED 0xffffffff00000000ULL
 /* CR4 bits a guest may set here: everything the SDM defines up to PKS
- * (bit 24) but VMXE and SMXE (no nested virtualization) and LA57. */
-#define FAKE_CR4_ALLOWED (0x1ffffffULL & ~(BIT(12) | BIT(13) | BIT(14) | BIT(15) | BIT(19)))
-#define FAKE_EFER_SCE BIT(0)
-#define FAKE_EFER_LME BIT(8)
-#define FAKE_EFER_LMA BIT(10)
-#define FAKE_EFER_NXE BIT(11)
-#define FAKE_EFER_ALLOWED (FAKE_EFER_SCE | FAKE_EFER_LME | FAKE_EFER_LMA | FAKE_EFER_NXE)
+ * (bit 24) but VMXE and SMXE (no nested virtualization), LA57, Key Locker
+ * and the reserved bit 15. */
+#define FAKE_CR4_ALLOWED (0x1ffffffULL & ~(CR4_LA57 | CR4_VMXE | CR4_SMXE | BIT(15) | CR4_KL))
+#define FAKE_EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
 struct fake_event {
 	enum event_type type;
@@ -49,7 +45,7 @@ struct fake_backend {
 	bool event_queued;        /* an injection waits for the next entry */
 	bool interrupt_window;
 	/* Every inject_event call since the last fake_backend_reset(). */
-	unsigned xcr0_writes; /* set_xcr0 calls: the host executing XSETBV */
+	unsigned xcr0_writes; /* host_set_guest_xcr0 calls: the host executing XSETBV */
 	struct fake_event events[FAKE_EVENT_LOG_SIZE];
 	unsigned event_count;
 	unsigned injections_overwritten; /* injected while another was queued */
@@ -71,7 +67,6 @@ static const struct fake_event *fake_last_event(void)
 }
 
 static int fake_cpu_enable(char *err, size_t err_len) { return 0; }
-static void fake_cpu_disable(void) {}
 static int fake_vm_create_backend(struct vm *vm, char *err, size_t err_len) { return 0; }
 static void fake_vm_destroy_backend(struct vm *vm) {}
 static int fake_vcpu_create(struct vcpu *vcpu, char *err, size_t err_len) { return 0; }
@@ -119,9 +114,9 @@ static void fake_get_control(struct vcpu *vcpu, struct vcpu_control *control)
 static void fake_update_lma(void)
 {
 	struct vcpu_sregs *s = &fake_backend.sregs;
-	s->efer &= ~FAKE_EFER_LMA;
-	if ((s->efer & FAKE_EFER_LME) && (s->cr0 & CR0_PG))
-		s->efer |= FAKE_EFER_LMA;
+	s->efer &= ~EFER_LMA;
+	if ((s->efer & EFER_LME) && (s->cr0 & CR0_PG))
+		s->efer |= EFER_LMA;
 }
 
 static int fake_set_efer(struct vcpu *vcpu, u64 efer)
@@ -129,7 +124,7 @@ static int fake_set_efer(struct vcpu *vcpu, u64 efer)
 	struct vcpu_sregs *s = &fake_backend.sregs;
 	if (efer & ~FAKE_EFER_ALLOWED)
 		return -1;
-	if ((s->cr0 & CR0_PG) && ((efer ^ s->efer) & FAKE_EFER_LME))
+	if ((s->cr0 & CR0_PG) && ((efer ^ s->efer) & EFER_LME))
 		return -1; /* LME changes only with paging off */
 	s->efer = efer;
 	fake_update_lma();
@@ -142,9 +137,9 @@ static int fake_set_cr0(u64 value)
 	if ((value & FAKE_CR0_RESERVED) || ((value & CR0_PG) && !(value & CR0_PE)) ||
 	    ((value & CR0_NW) && !(value & CR0_CD)))
 		return -1;
-	if ((value & CR0_PG) && (s->efer & FAKE_EFER_LME) && !(s->cr4 & CR4_PAE))
+	if ((value & CR0_PG) && (s->efer & EFER_LME) && !(s->cr4 & CR4_PAE))
 		return -1; /* long mode needs PAE */
-	if (!(value & CR0_PG) && (s->efer & FAKE_EFER_LMA) && s->seg[SREG_CS].l)
+	if (!(value & CR0_PG) && (s->efer & EFER_LMA) && s->seg[SREG_CS].l)
 		return -1; /* 64-bit mode cannot turn paging off */
 	s->cr0 = value;
 	fake_update_lma();
@@ -158,7 +153,7 @@ static int fake_set_cr(struct vcpu *vcpu, unsigned cr, u64 value)
 	case 0: return fake_set_cr0(value);
 	case 3: s->cr3 = value; return 0;
 	case 4:
-		if ((value & ~FAKE_CR4_ALLOWED) || ((s->efer & FAKE_EFER_LMA) && !(value & CR4_PAE)))
+		if ((value & ~FAKE_CR4_ALLOWED) || ((s->efer & EFER_LMA) && !(value & CR4_PAE)))
 			return -1;
 		s->cr4 = value;
 		return 0;
@@ -189,24 +184,24 @@ static void fake_flush_guest_tlb(struct vcpu *vcpu) { fake_backend.tlb_flushes++
 static void fake_vcpu_load(struct vcpu *vcpu) {}
 static void fake_vcpu_put(struct vcpu *vcpu) {}
 
-/* XSETBV's checks (SDM XSETBV): x87 always on, AVX needs SSE. */
-static int fake_set_xcr0(struct vcpu *vcpu, u64 xcr0)
+/* The host seam's XCR0 (vmm/host.h), XSETBV's checks (SDM XSETBV): x87
+ * always on, AVX needs SSE. */
+int host_set_guest_xcr0(struct vcpu *vcpu, u64 xcr0)
 {
 	fake_backend.xcr0_writes++; /* the host's own XSETBV */
-	if ((xcr0 & ~FAKE_XCR0_SUPPORTED) || !(xcr0 & FAKE_XCR0_X87) ||
-	    ((xcr0 & FAKE_XCR0_AVX) && !(xcr0 & FAKE_XCR0_SSE)))
+	if ((xcr0 & ~FAKE_XCR0_SUPPORTED) || !(xcr0 & XCR0_X87) ||
+	    ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE)))
 		return -1;
 	fake_backend.xcr0 = xcr0;
 	return 0;
 }
 
-static u64 fake_xcr0_supported(void) { return FAKE_XCR0_SUPPORTED; }
+u64 host_xcr0_supported(void) { return FAKE_XCR0_SUPPORTED; }
 static void fake_dump_state(struct vcpu *vcpu) { fake_backend.dumps++; }
 
 static const struct backend_ops fake_backend_ops = {
 	.name = "fake",
 	.cpu_enable = fake_cpu_enable,
-	.cpu_disable = fake_cpu_disable,
 	.vm_create = fake_vm_create_backend,
 	.map_ram = fake_map_ram,
 	.vm_destroy = fake_vm_destroy_backend,
@@ -225,8 +220,6 @@ static const struct backend_ops fake_backend_ops = {
 	.flush_guest_tlb = fake_flush_guest_tlb,
 	.vcpu_load = fake_vcpu_load,
 	.vcpu_put = fake_vcpu_put,
-	.set_xcr0 = fake_set_xcr0,
-	.xcr0_supported = fake_xcr0_supported,
 	.dump_state = fake_dump_state,
 };
 
@@ -248,7 +241,7 @@ static void fake_backend_reset(void)
 		seg->present = seg->s = true;
 		seg->type = i == SREG_CS ? SEG_TYPE_CODE_EXEC_READ_ACCESSED : SEG_TYPE_DATA_READ_WRITE_ACCESSED;
 	}
-	fake_backend.xcr0 = FAKE_XCR0_X87;
+	fake_backend.xcr0 = XCR0_X87;
 	fake_vcpu.control_valid = false;
 }
 
@@ -263,7 +256,7 @@ static void fake_backend_set_mode(enum x86_mode mode)
 	s->efer = 0;
 	if (mode == X86_MODE_LONG64) {
 		s->cr0 |= CR0_PG;
-		s->efer = FAKE_EFER_LME | FAKE_EFER_LMA;
+		s->efer = EFER_LME | EFER_LMA;
 	}
 	for (unsigned i = 0; i < SREG_COUNT; i++) {
 		s->seg[i].limit = protected_mode ? FAKE_FLAT_LIMIT : FAKE_REAL_LIMIT;

@@ -531,6 +531,45 @@ static void test_nesting(void **state)
 	assert_false(isr_has(cpu0, 0x51));
 }
 
+/* A device's MSI (vm_send_msi): a fixed, edge message to one physical APIC
+ * ID. An auto-EOI one (the test device's) is taken without entering the
+ * ISR, so the same vector comes again with no EOI in between; pending
+ * together with one that needs an EOI, the vector needs it. */
+static void test_msi(void **state)
+{
+	vm_send_msi(&vm, 0, 0x40, true);
+	assert_true(irr_has(cpu0, 0x40));
+	assert_false(irr_has(cpu1, 0x40));
+	assert_false(tmr_has(cpu0, 0x40));
+	take(cpu0, 0x40);
+	assert_false(isr_has(cpu0, 0x40));
+	assert_int_equal(lapic_rd(cpu0, 0xa0), 0);
+	vm_send_msi(&vm, 0, 0x40, true);
+	take(cpu0, 0x40);
+	assert_false(isr_has(cpu0, 0x40));
+	assert_false(vcpu_apic_has_interrupt(cpu0));
+
+	vm_send_msi(&vm, 1, 0x41, true);
+	assert_false(irr_has(cpu0, 0x41));
+	take(cpu1, 0x41);
+	assert_false(isr_has(cpu1, 0x41));
+
+	vm_send_msi(&vm, 0, 0x42, false);
+	take(cpu0, 0x42);
+	assert_true(isr_has(cpu0, 0x42));
+	lapic_eoi(cpu0);
+
+	lapic_wr(cpu0, 0x300, 0x40051); /* a self IPI of the same vector waits */
+	vm_send_msi(&vm, 0, 0x51, true);
+	take(cpu0, 0x51);
+	assert_true(isr_has(cpu0, 0x51));
+	lapic_eoi(cpu0);
+
+	lapic_wr(cpu0, 0xf0, 0xff); /* software-disabled: refused */
+	vm_send_msi(&vm, 0, 0x43, true);
+	assert_false(irr_has(cpu0, 0x43));
+}
+
 /* Test 5: I/O APIC destinations with two vCPUs (SDM 11.6.2). */
 static void test_destinations(void **state)
 {
@@ -1030,6 +1069,7 @@ int main(void)
 		T1(test_level_unaccepted_leaves_remote_irr_clear),
 		T1(test_priority),
 		T1(test_nesting),
+		T2(test_msi),
 		T2(test_destinations),
 		T2(test_ioapic_to_x2apic),
 		T2(test_ipis),

@@ -18,7 +18,6 @@
 
 #include "tests/unit/x86_test_support.h"
 
-#define RFLAGS_FIXED BIT(1) /* reads as 1 */
 #define VECTOR_GP 13
 #define VECTOR_PF 14
 #define PF_ERROR_WRITE BIT(1)
@@ -138,7 +137,7 @@ static void machine_load(struct machine *m, enum x86_mode mode, const u8 *code, 
 	m->ctx.opaque = m;
 	m->ctx.mode = mode;
 	m->ctx.rip = m->code_rip = CODE_RIP;
-	m->ctx.rflags = RFLAGS_FIXED;
+	m->ctx.rflags = RFLAGS_RESERVED_ONE;
 	assert_true(length <= X86_MAX_INSN_LENGTH);
 	memcpy(m->code, code, length);
 	m->code_length = length;
@@ -341,10 +340,10 @@ static u64 edge_values[23 + EDGE_RANDOM] = {
 };
 
 static const u64 flag_inputs[] = {
-	RFLAGS_FIXED,
-	RFLAGS_FIXED | RFLAGS_CF,
-	RFLAGS_FIXED | RFLAGS_ARITHMETIC,
-	RFLAGS_FIXED | RFLAGS_ZF | RFLAGS_AF,
+	RFLAGS_RESERVED_ONE,
+	RFLAGS_RESERVED_ONE | RFLAGS_CF,
+	RFLAGS_RESERVED_ONE | RFLAGS_ARITHMETIC,
+	RFLAGS_RESERVED_ONE | RFLAGS_ZF | RFLAGS_AF,
 };
 
 static void fill_edge_values(void)
@@ -618,7 +617,7 @@ static void oracle_xchg(struct machine *m, enum x86_mode mode, unsigned size, u6
 {
 	static const native_swap_fn swaps[4] = { native_xchg_b, native_xchg_w, native_xchg_k, native_xchg_q };
 	u64 native_a = with_garbage(a, size), native_c = with_garbage(c, size);
-	struct oracle_run run = { mode, size, native_a, native_c, with_garbage(c, size), RFLAGS_FIXED };
+	struct oracle_run run = { mode, size, native_a, native_c, with_garbage(c, size), RFLAGS_RESERVED_ONE };
 	struct builder b = { .length = 0 };
 	swaps[size_index(size)](&native_a, &native_c);
 
@@ -662,7 +661,7 @@ static void oracle_extend(struct machine *m, unsigned index, enum x86_mode mode,
 {
 	unsigned size = extend_ops[index].size;
 	u64 expected = extend_ops[index].native(with_garbage(dst, size), src, NULL);
-	struct oracle_run run = { mode, size, with_garbage(dst, size), src, src, RFLAGS_FIXED | RFLAGS_CF };
+	struct oracle_run run = { mode, size, with_garbage(dst, size), src, src, RFLAGS_RESERVED_ONE | RFLAGS_CF };
 	struct builder b = { .length = 0 };
 	bool movsxd = extend_ops[index].opcode == OPCODE_MOVSXD;
 
@@ -824,12 +823,12 @@ static void test_rep_with_zero_count(void **state)
 		m.ctx.gpr[GPR_RCX] = 0;
 		m.ctx.gpr[GPR_RSI] = 0x1200;
 		m.ctx.gpr[GPR_RDI] = 0x1300;
-		m.ctx.rflags = RFLAGS_FIXED | RFLAGS_ZF;
+		m.ctx.rflags = RFLAGS_RESERVED_ONE | RFLAGS_ZF;
 		assert_int_equal(x86_emulate(&m.ctx), EMULATE_OK);
 		assert_int_equal(m.accesses, 0);
 		assert_int_equal(m.ctx.gpr[GPR_RSI], 0x1200);
 		assert_int_equal(m.ctx.gpr[GPR_RDI], 0x1300);
-		assert_int_equal(m.ctx.rflags, RFLAGS_FIXED | RFLAGS_ZF);
+		assert_int_equal(m.ctx.rflags, RFLAGS_RESERVED_ONE | RFLAGS_ZF);
 		assert_int_equal(m.ctx.rip, CODE_RIP + m.code_length);
 	}
 	/* 67 in 64-bit mode: the count is ECX; RCX's upper half does not count. */
@@ -1235,11 +1234,11 @@ static void test_read_exception_propagates(void **state)
 	machine_load_hex(&m, X86_MODE_LONG64, "01 07");
 	m.ctx.gpr[GPR_RDI] = 0x1000;
 	m.ctx.gpr[GPR_RAX] = 1;
-	m.ctx.rflags = RFLAGS_FIXED | RFLAGS_ZF;
+	m.ctx.rflags = RFLAGS_RESERVED_ONE | RFLAGS_ZF;
 	m.fault_armed = true;
 	m.fault_offset = 0x1000;
 	assert_int_equal(x86_emulate(&m.ctx), EMULATE_EXCEPTION);
-	assert_int_equal(m.ctx.rflags, RFLAGS_FIXED | RFLAGS_ZF);
+	assert_int_equal(m.ctx.rflags, RFLAGS_RESERVED_ONE | RFLAGS_ZF);
 	/* Out of the mapped window: the ops' #GP. */
 	machine_load_hex(&m, X86_MODE_LONG64, "8b 07");
 	m.ctx.gpr[GPR_RDI] = 0x100000;
@@ -1367,9 +1366,9 @@ static void test_flags_outside_arithmetic_kept(void **state)
 	/* IF, DF, TF and friends survive an ALU op. */
 	machine_load_hex(&m, X86_MODE_LONG64, "01 07");
 	m.ctx.gpr[GPR_RDI] = 0x1000;
-	m.ctx.rflags = RFLAGS_FIXED | BIT(9) | BIT(8) | RFLAGS_DF | BIT(21);
+	m.ctx.rflags = RFLAGS_RESERVED_ONE | BIT(9) | BIT(8) | RFLAGS_DF | BIT(21);
 	assert_int_equal(x86_emulate(&m.ctx), EMULATE_OK);
-	assert_int_equal(m.ctx.rflags & ~RFLAGS_ARITHMETIC, RFLAGS_FIXED | BIT(9) | BIT(8) | RFLAGS_DF | BIT(21));
+	assert_int_equal(m.ctx.rflags & ~RFLAGS_ARITHMETIC, RFLAGS_RESERVED_ONE | BIT(9) | BIT(8) | RFLAGS_DF | BIT(21));
 	assert_true(m.ctx.rflags & RFLAGS_ZF);
 }
 

@@ -30,6 +30,7 @@
 #define DATA_AT 0x2000
 #define FIFO_PORT 0xe0
 #define FIFO_COUNT_PORT 0xe4
+#define IRQ_PORT 0xe8
 #define START_NS 1000
 
 static int setup(void **state)
@@ -264,6 +265,21 @@ static void test_hlt(void **state)
 	assert_int_equal(run_exit((struct vm_exit){ .reason = EXIT_HLT, .instruction_length = 1 }), EXIT_STOP);
 	assert_int_equal(fake_vm.state, VM_STOPPED);
 	assert_non_null(strstr(fake_vm.stop_reason, "HLT"));
+}
+
+/* A vector written to the test device's interrupt port reaches the local
+ * APIC as an auto-EOI message: taken, it is not in service, so the same
+ * vector comes again with no EOI in between. Vectors below 32 are ignored. */
+static void test_test_device_interrupt(void **state)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		io_bus_write(&fake_vm.pio, &fake_vcpu, "test", IRQ_PORT, 1, 0x40);
+		assert_true(vcpu_interrupt_pending(&fake_vcpu));
+		assert_int_equal(vcpu_apic_acknowledge(&fake_vcpu), 0x40);
+		assert_false(vcpu_interrupt_pending(&fake_vcpu));
+	}
+	io_bus_write(&fake_vm.pio, &fake_vcpu, "test", IRQ_PORT, 1, 0x1f);
+	assert_false(vcpu_interrupt_pending(&fake_vcpu));
 }
 
 /* ---- Control registers ---- */
@@ -520,6 +536,7 @@ int main(void)
 		T(test_cpuid_skips_decoded_length),
 		T(test_msr_read),
 		T(test_hlt),
+		T(test_test_device_interrupt),
 		T(test_mov_to_cr_bad_bits),
 		T(test_cr8),
 		T(test_mov_from_cr_decoded),

@@ -21,16 +21,9 @@
 
 #include <string.h>
 
-/* Architectural constants, spelled out here rather than taken from the code. */
-#define X_CR0_PE (1ULL << 0)
-#define X_CR0_WP (1ULL << 16)
-#define X_CR0_PG (1ULL << 31)
-#define X_CR4_PSE (1ULL << 4)
-#define X_CR4_PAE (1ULL << 5)
-#define X_EFER_LME (1ULL << 8)
-#define X_EFER_LMA (1ULL << 10)
-#define X_EFER_NXE (1ULL << 11)
-
+/* Page-table and error-code bits, spelled out here rather than taken from
+ * the code; the CR0/CR4/EFER bits are arch/x86/cpu.h's, their one
+ * definition. */
 #define P (1ULL << 0)
 #define RW (1ULL << 1)
 #define US (1ULL << 2)
@@ -154,21 +147,21 @@ static struct pagewalk_env env_of(u64 cr0, u64 cr3, u64 cr4, u64 efer)
 static struct pagewalk_env env_32(u64 cr3, u64 cr4, bool wp)
 {
 	want_entry_size = 4;
-	return env_of(X_CR0_PE | X_CR0_PG | (wp ? X_CR0_WP : 0), cr3, cr4, 0);
+	return env_of(CR0_PE | CR0_PG | (wp ? CR0_WP : 0), cr3, cr4, 0);
 }
 
 static struct pagewalk_env env_pae(u64 cr3, bool nxe, bool wp)
 {
 	want_entry_size = 8;
-	return env_of(X_CR0_PE | X_CR0_PG | (wp ? X_CR0_WP : 0), cr3, X_CR4_PAE,
-		      nxe ? X_EFER_NXE : 0);
+	return env_of(CR0_PE | CR0_PG | (wp ? CR0_WP : 0), cr3, CR4_PAE,
+		      nxe ? EFER_NXE : 0);
 }
 
 static struct pagewalk_env env_long(u64 cr3, bool nxe, bool wp)
 {
 	want_entry_size = 8;
-	return env_of(X_CR0_PE | X_CR0_PG | (wp ? X_CR0_WP : 0), cr3, X_CR4_PAE,
-		      X_EFER_LME | X_EFER_LMA | (nxe ? X_EFER_NXE : 0));
+	return env_of(CR0_PE | CR0_PG | (wp ? CR0_WP : 0), cr3, CR4_PAE,
+		      EFER_LME | EFER_LMA | (nxe ? EFER_NXE : 0));
 }
 
 static const char *access_name(unsigned access)
@@ -244,8 +237,8 @@ static const unsigned all_accesses[] = {
 static void test_paging_off_identity(void **state)
 {
 	(void)state;
-	struct pagewalk_env protected = env_of(X_CR0_PE, 0x1000, 0, 0);
-	struct pagewalk_env real = env_of(0, 0x1000, X_CR4_PAE | X_CR4_PSE, X_EFER_NXE);
+	struct pagewalk_env protected = env_of(CR0_PE, 0x1000, 0, 0);
+	struct pagewalk_env real = env_of(0, 0x1000, CR4_PAE | CR4_PSE, EFER_NXE);
 	struct pagewalk_env e;
 	for (int k = 0; k < 2; k++) {
 		e = k ? real : protected;
@@ -315,7 +308,7 @@ static void test_32bit_4k_translation(void **state)
 	/* The final address need not be guest RAM. */
 	expect_ok(&e, 0x00603abc, WALK_READ, 0xfffffabc);
 	/* No NX in 32-bit paging: fetches are reads, even with EFER.NXE set. */
-	e.efer = X_EFER_NXE;
+	e.efer = EFER_NXE;
 	expect_ok(&e, 0x00400010, WALK_USER | WALK_FETCH, 0x00800010);
 	/* Supervisor fetch from a user page is fine without SMEP. */
 	expect_ok(&e, 0x00400010, WALK_FETCH, 0x00800010);
@@ -327,7 +320,7 @@ static void test_32bit_not_present(void **state)
 	build_32bit();
 	for (int nxe = 0; nxe <= 1; nxe++) {
 		struct pagewalk_env e = env_32(0x1000, 0, true);
-		e.efer = nxe ? X_EFER_NXE : 0; /* I/D needs CR4.PAE: never here */
+		e.efer = nxe ? EFER_NXE : 0; /* I/D needs CR4.PAE: never here */
 		for (unsigned i = 0; i < ARRAY_SIZE(all_accesses); i++) {
 			unsigned a = all_accesses[i];
 			expect_fault(&e, 0x00800000, a, not_present_error(a, false)); /* PDE */
@@ -396,7 +389,7 @@ static void test_32bit_pse_pages(void **state)
 {
 	(void)state;
 	build_pse();
-	struct pagewalk_env e = env_32(0x1000, X_CR4_PSE, true);
+	struct pagewalk_env e = env_32(0x1000, CR4_PSE, true);
 	static const u64 offsets[] = { 0, 0x123, 0x1000, 0x212345, 0x3fffff };
 	for (unsigned i = 0; i < ARRAY_SIZE(offsets); i++) {
 		u64 o = offsets[i];
@@ -422,7 +415,7 @@ static void test_32bit_pse_accessed_dirty(void **state)
 {
 	(void)state;
 	build_pse();
-	struct pagewalk_env e = env_32(0x1000, X_CR4_PSE, false);
+	struct pagewalk_env e = env_32(0x1000, CR4_PSE, false);
 	take_snapshot();
 	expect_ok(&e, 0x00401000, WALK_READ, 0x00c01000);
 	assert_changes(4, (struct change[]){ { 0x1004, A } }, 1);
@@ -545,7 +538,7 @@ static void test_pae_faults(void **state)
 		expect_ok(&e, 0x00a00000, WALK_USER | WALK_READ, 0x00a00000);
 		expect_fault(&e, 0x00a00000, WALK_USER | WALK_WRITE, ERR_P | ERR_W | ERR_U);
 		expect_fault(&e, 0x00a00000, WALK_WRITE, ERR_P | ERR_W);
-		e.cr0 &= ~X_CR0_WP;
+		e.cr0 &= ~CR0_WP;
 		expect_ok(&e, 0x00a00000, WALK_WRITE, 0x00a00000);
 		expect_ok(&e, 0x00004000, WALK_WRITE, 0x00abe000);
 	}
@@ -774,7 +767,7 @@ static void test_long_nx(void **state)
 	expect_ok(&e, 0x5000, WALK_USER | WALK_FETCH, 0x000ffffffffff000ULL);
 	expect_ok(&e, 0x40000000, WALK_USER | WALK_FETCH, 0x4000000000ULL);
 	/* NXE clear: fetches from clean pages are fine and carry no I/D. */
-	e.efer &= ~X_EFER_NXE;
+	e.efer &= ~EFER_NXE;
 	expect_ok(&e, 0x5000, WALK_USER | WALK_FETCH, 0x000ffffffffff000ULL);
 	expect_fault(&e, 0x9000, WALK_USER | WALK_FETCH, ERR_P | ERR_U);
 	expect_fault(&e, 0x6000, WALK_USER | WALK_FETCH, ERR_U);

@@ -25,13 +25,8 @@
 #include "vmm/mmio.c"
 #include "vmm/io.c"
 
-/* Architectural values, spelled out here rather than taken from the code. */
-#define X_CR0_PE (1ULL << 0)
-#define X_CR0_PG (1ULL << 31)
-#define X_CR4_PAE (1ULL << 5)
-#define X_EFER_LME (1ULL << 8)
-#define X_EFER_LMA (1ULL << 10)
-#define X_RFLAGS_DF (1ULL << 10)
+/* Architectural values, spelled out here rather than taken from the code
+ * (the CR0/EFER/RFLAGS bits are arch/x86/cpu.h's, their one definition). */
 #define X_VECTOR_SS 12
 #define X_VECTOR_GP 13
 #define PTE_PRESENT_WRITABLE 0x3ULL
@@ -142,15 +137,15 @@ static void build_page_tables(void)
 
 static void enter_64bit_mode(void)
 {
-	vcpu.control = (struct vcpu_control){ .cr0 = X_CR0_PE | X_CR0_PG, .cr3 = PML4_GPA, .cr4 = X_CR4_PAE,
-					      .efer = X_EFER_LME | X_EFER_LMA, .cs_long = true };
+	vcpu.control = (struct vcpu_control){ .cr0 = CR0_PE | CR0_PG, .cr3 = PML4_GPA, .cr4 = CR4_PAE,
+					      .efer = EFER_LME | EFER_LMA, .cs_long = true };
 	vcpu.control_valid = true;
 }
 
 /* Flat-ish 32-bit protected mode, paging off. */
 static void enter_32bit_mode(u64 ds_base)
 {
-	vcpu.control = (struct vcpu_control){ .cr0 = X_CR0_PE, .cs_default32 = true };
+	vcpu.control = (struct vcpu_control){ .cr0 = CR0_PE, .cs_default32 = true };
 	vcpu.control.segment_base[SEG_DS] = ds_base;
 	vcpu.control_valid = true;
 }
@@ -232,8 +227,8 @@ static void test_linear_outside_64bit_mode(void **state)
 	assert_int_equal(linear_of(SEG_DS, 0x0000800000000000ULL, 4, 1), 0xfffff000);
 	assert_int_equal(guest_code_address_size(&vcpu), 4);
 	/* Compatibility mode: IA-32e active, 32-bit code; bases apply, no canonical check. */
-	vcpu.control.efer = X_EFER_LME | X_EFER_LMA;
-	vcpu.control.cr0 |= X_CR0_PG;
+	vcpu.control.efer = EFER_LME | EFER_LMA;
+	vcpu.control.cr0 |= CR0_PG;
 	assert_int_equal(linear_of(SEG_DS, 0x3000, 4, 4), 0x2000);
 	vcpu.control.cs_default32 = false;
 	assert_int_equal(guest_code_address_size(&vcpu), 2);
@@ -305,7 +300,7 @@ static void test_a32_wraps_at_4gib(void **state)
 {
 	vcpu.regs.gpr[GPR_RDI] = 0x1234567800000000ULL;
 	vcpu.regs.gpr[GPR_RCX] = 1;
-	vcpu.regs.rflags = X_RFLAGS_DF;
+	vcpu.regs.rflags = RFLAGS_DF;
 	struct vm_exit e = string_exit(true, 4, SEG_NONE, 3);
 	assert_int_equal(handle_port_io(&vcpu, &e), EXIT_CONTINUE);
 	expect_no_injection();

@@ -21,12 +21,8 @@
 #include "vmm/task_descriptor.c"
 #include "vmm/task_switch.c"
 
-/* Architectural values, spelled out here rather than taken from the code. */
-#define X_CR0_PE (1ULL << 0)
-#define X_CR0_TS (1ULL << 3)
-#define X_CR0_ET (1ULL << 4)
-#define X_CR0_PG (1ULL << 31)
-#define X_RFLAGS_NT (1ULL << 14)
+/* Architectural values, spelled out here rather than taken from the code
+ * (the CR0/EFER/RFLAGS bits are arch/x86/cpu.h's, their one definition). */
 #define X_VECTOR_DF 8
 #define X_VECTOR_TS 10
 #define X_VECTOR_NP 11
@@ -204,7 +200,7 @@ static void build_cpu(void)
 	cpu.seg[SREG_TR] = (struct segment){ .selector = SEL_OLD_TSS, .base = OLD_TSS_GPA, .limit = 0x67,
 					     .type = X_TYPE_TSS32_BUSY, .present = true };
 	cpu.gdtr = (struct descriptor_table){ GDT_GPA, GDT_ENTRIES * 8 - 1 };
-	cpu.cr0 = X_CR0_PE | X_CR0_ET;
+	cpu.cr0 = CR0_PE | CR0_ET;
 	cpu.cr3 = 0xabc000;
 	cpu.dr7 = 0x400 | 0x155; /* L0-L3, LE set: a task switch clears them */
 	vcpu.regs.rip = OLD_RIP;
@@ -292,7 +288,7 @@ static void expect_old_task_untouched(void)
 	assert_int_equal(vcpu.regs.rip, OLD_RIP);
 	assert_int_equal(cpu.seg[SREG_TR].selector, SEL_OLD_TSS);
 	assert_true(gdt_busy(SEL_OLD_TSS));
-	assert_false(cpu.cr0 & X_CR0_TS);
+	assert_false(cpu.cr0 & CR0_TS);
 }
 
 /* ---- JMP, CALL, IRET ---- */
@@ -316,7 +312,7 @@ static void test_jmp_saves_old_and_loads_new(void **state)
 	assert_int_equal(vcpu.regs.gpr[GPR_RSP], NEW_STACK_TOP);
 	assert_int_equal(vcpu.regs.gpr[GPR_RDI], 0xd1);
 	assert_int_equal(cpu.cr3, 0x123000);
-	assert_true(cpu.cr0 & X_CR0_TS);
+	assert_true(cpu.cr0 & CR0_TS);
 	assert_int_equal(cpu.dr7 & 0x155, 0);
 	assert_int_equal(tss_at(NEW_TSS_GPA)->link, 0); /* no back link for JMP */
 }
@@ -355,7 +351,7 @@ static void test_call_sets_nt_and_back_link(void **state)
 	assert_int_equal(switch_to(SEL_NEW_TSS, TASK_SWITCH_CALL), EXIT_CONTINUE);
 	expect_no_injection();
 	assert_int_equal(tss_at(NEW_TSS_GPA)->link, SEL_OLD_TSS);
-	assert_true(vcpu.regs.rflags & X_RFLAGS_NT);
+	assert_true(vcpu.regs.rflags & RFLAGS_NT);
 	assert_true(gdt_busy(SEL_OLD_TSS)); /* the caller stays busy */
 	assert_true(gdt_busy(SEL_NEW_TSS));
 	assert_int_equal(tss_at(OLD_TSS_GPA)->eip, OLD_RIP + CALL_LENGTH);
@@ -379,7 +375,7 @@ static void test_iret_returns_through_back_link(void **state)
 	assert_false(gdt_busy(SEL_NEW_TSS)); /* IRET frees the task it leaves */
 	assert_true(gdt_busy(SEL_OLD_TSS));
 	/* The called task is saved with NT clear, after its IRET. */
-	assert_int_equal(tss_at(NEW_TSS_GPA)->eflags & X_RFLAGS_NT, 0);
+	assert_int_equal(tss_at(NEW_TSS_GPA)->eflags & RFLAGS_NT, 0);
 	assert_int_equal(tss_at(NEW_TSS_GPA)->eip, 0x6010 + CALL_LENGTH);
 	assert_int_equal(tss_at(NEW_TSS_GPA)->eax, 0xfeed);
 }
@@ -409,7 +405,7 @@ static void test_gate_exception_pushes_error_code(void **state)
 	assert_int_equal(ram32(NEW_STACK_TOP - 4), 0x1234);
 	assert_int_equal(tss_at(OLD_TSS_GPA)->eip, OLD_RIP); /* a fault saves the faulting EIP */
 	assert_int_equal(tss_at(NEW_TSS_GPA)->link, SEL_OLD_TSS);
-	assert_true(vcpu.regs.rflags & X_RFLAGS_NT);
+	assert_true(vcpu.regs.rflags & RFLAGS_NT);
 	assert_true(gdt_busy(SEL_OLD_TSS));
 }
 
@@ -553,7 +549,7 @@ static void enable_paging(void)
 	for (u32 page = 0; page < 0x10000; page += PAGE_SIZE)
 		map_page(page, page, X_PTE_PRESENT_WRITABLE);
 	cpu.cr3 = PAGE_DIRECTORY_GPA;
-	cpu.cr0 |= X_CR0_PG;
+	cpu.cr0 |= CR0_PG;
 	tss_at(NEW_TSS_GPA)->cr3 = PAGE_DIRECTORY_GPA;
 }
 

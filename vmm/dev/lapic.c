@@ -161,8 +161,13 @@ bool vlapic_matches(const struct vlapic *lapic, u32 destination, bool logical)
 
 /* --- interrupt acceptance, INTA, EOI --- */
 
-static void set_irr(struct vlapic *lapic, u8 vector, bool level)
+static void set_irr(struct vlapic *lapic, u8 vector, bool level, bool auto_eoi)
 {
+	/* Both kinds pending at once are one IRR bit: it needs an EOI. */
+	if (auto_eoi && !vec_test(lapic->irr, vector))
+		vec_set(lapic->auto_eoi, vector);
+	else
+		vec_clear(lapic->auto_eoi, vector);
 	vec_set(lapic->irr, vector);
 	lapic->irr_words |= (u8)(1u << (vector >> 5));
 	if (lapic->ops && lapic->ops->requested)
@@ -180,10 +185,10 @@ static void set_error(struct vlapic *lapic, u32 bit)
 
 	lapic->esr_pending |= bit;
 	if (!(lvt & APIC_LVT_MASKED) && (lvt & APIC_LVT_VECTOR) >= FIRST_LEGAL_VECTOR)
-		set_irr(lapic, lvt & APIC_LVT_VECTOR, false);
+		set_irr(lapic, lvt & APIC_LVT_VECTOR, false, false);
 }
 
-bool vlapic_accept(struct vlapic *lapic, u8 vector, bool level)
+static bool accept(struct vlapic *lapic, u8 vector, bool level, bool auto_eoi)
 {
 	if (vlapic_mode(lapic) == VLAPIC_DISABLED || !vlapic_sw_enabled(lapic))
 		return false;
@@ -191,8 +196,18 @@ bool vlapic_accept(struct vlapic *lapic, u8 vector, bool level)
 		set_error(lapic, APIC_ESR_RECV_ILLEGAL_VECTOR);
 		return false;
 	}
-	set_irr(lapic, vector, level);
+	set_irr(lapic, vector, level, auto_eoi);
 	return true;
+}
+
+bool vlapic_accept(struct vlapic *lapic, u8 vector, bool level)
+{
+	return accept(lapic, vector, level, false);
+}
+
+bool vlapic_accept_auto_eoi(struct vlapic *lapic, u8 vector)
+{
+	return accept(lapic, vector, false, true);
 }
 
 int vlapic_pending_vector(struct vlapic *lapic)
@@ -214,6 +229,10 @@ void vlapic_acknowledge(struct vlapic *lapic, u8 vector)
 	vec_clear(lapic->irr, vector);
 	if (!lapic->irr[vector >> 5])
 		lapic->irr_words &= (u8)~(1u << (vector >> 5));
+	if (vec_test(lapic->auto_eoi, vector)) {
+		vec_clear(lapic->auto_eoi, vector); /* done once taken: never in service */
+		return;
+	}
 	vec_set(lapic->isr, vector);
 }
 
@@ -375,6 +394,7 @@ void vlapic_reset_registers(struct vlapic *lapic)
 	memset(lapic->isr, 0, sizeof(lapic->isr));
 	memset(lapic->tmr, 0, sizeof(lapic->tmr));
 	memset(lapic->irr, 0, sizeof(lapic->irr));
+	memset(lapic->auto_eoi, 0, sizeof(lapic->auto_eoi));
 	lapic->irr_words = 0;
 	lapic->timer_initial = lapic->timer_dcr = 0;
 	lapic->timer_running = false;

@@ -173,6 +173,7 @@ struct vlapic {
 	u32 icr_low, icr_high;
 	u32 lvt[APIC_LVT_COUNT];
 	u32 isr[8], tmr[8], irr[8];
+	u32 auto_eoi[8]; /* IRR vectors that skip the ISR when taken (vlapic_accept_auto_eoi) */
 	u8 irr_words; /* bit n: irr[n] != 0 (a cheap "nothing requested") */
 
 	/* Timer: while timer_running, the count was loaded at timer_start_ns. */
@@ -213,9 +214,14 @@ int vlapic_set_base(struct vlapic *lapic, u64 value);
 /* A fixed interrupt arriving at this APIC. false if refused (APIC
  * disabled, illegal vector 0-15). */
 bool vlapic_accept(struct vlapic *lapic, u8 vector, bool level);
+/* The same, edge-triggered, for an interrupt that needs no EOI: taken, it
+ * leaves the IRR without entering the ISR, so it never raises the PPR (as
+ * a Hyper-V SynIC AutoEOI interrupt, or an 8259 in AEOI mode). Only the
+ * test device sends such interrupts (vmm/dev/test_device.c). */
+bool vlapic_accept_auto_eoi(struct vlapic *lapic, u8 vector);
 /* Highest IRR vector whose priority class beats the PPR, else -1. */
 int vlapic_pending_vector(struct vlapic *lapic);
-/* The CPU took the vector (INTA): IRR -> ISR. */
+/* The CPU took the vector (INTA): IRR -> ISR (auto-EOI vectors: IRR only). */
 void vlapic_acknowledge(struct vlapic *lapic, u8 vector);
 u32 vlapic_ppr(const struct vlapic *lapic);
 
