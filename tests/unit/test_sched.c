@@ -82,6 +82,9 @@ void host_cpu_kick(unsigned cpu)
 }
 
 void host_cpu_start(unsigned cpu, void (*fn)(void)) { fail_msg("the scheduler starts no CPU"); }
+/* vcpu_control.c's XSETBV path (no guest here executes one). */
+int host_set_guest_xcr0(struct vcpu *v, u64 xcr0) { fail_msg("no XSETBV expected"); return -1; }
+u64 host_xcr0_supported(void) { return 1; }
 
 /* The CPU found nothing to run: note until when it sleeps, and leave the loop. */
 void host_cpu_idle(u64 deadline_tsc)
