@@ -135,15 +135,7 @@ static char fake_vm_last_log[256];
 void *kzalloc(size_t size) { return calloc(1, size); }
 void kfree(void *p) { free(p); }
 
-void *vm_device_alloc(struct vm *vm, size_t size)
-{
-	struct vm_device_state *d = calloc(1, sizeof(*d) + size);
-	if (!d)
-		return NULL;
-	d->next = vm->devices;
-	vm->devices = d;
-	return d->data;
-}
+#include "tests/unit/fake_device_list.h"
 
 void vm_log(const struct vm *vm, const char *fmt, ...)
 {
@@ -272,11 +264,7 @@ static int fake_vm_create(const struct fake_vm_config *cfg)
 
 static void fake_vm_destroy(void)
 {
-	while (fake_vm.devices) {
-		struct vm_device_state *d = fake_vm.devices;
-		fake_vm.devices = d->next;
-		free(d);
-	}
+	fake_free_devices(&fake_vm);
 	free(fake_ram);
 	fake_ram = NULL;
 }

@@ -56,19 +56,8 @@ static struct vcpu vcpus[2];
 void *kzalloc(size_t size) { return calloc(1, size); }
 
 /* Like vm.c: device state is remembered by the VM and freed with it. */
-static bool fail_alloc;
 
-void *vm_device_alloc(struct vm *owner, size_t size)
-{
-	if (fail_alloc)
-		return NULL;
-	struct vm_device_state *d = calloc(1, sizeof(*d) + size);
-	if (!d)
-		return NULL;
-	d->next = owner->devices;
-	owner->devices = d;
-	return d->data;
-}
+#include "tests/unit/fake_device_list.h"
 
 static unsigned log_lines;
 static char last_log[256];
@@ -94,7 +83,7 @@ static void build_vm(unsigned ncpus)
 	memset(vcpus, 0, sizeof(vcpus));
 	memset(timers, 0, sizeof(timers));
 	timer_count = 0;
-	fail_alloc = false;
+	fake_device_alloc_fails = false;
 	log_lines = 0;
 	last_log[0] = 0;
 	fake_now = START_NS;
@@ -127,11 +116,7 @@ static int setup_two(void **state)
 
 static int teardown(void **state)
 {
-	while (vm.devices) {
-		struct vm_device_state *d = vm.devices;
-		vm.devices = d->next;
-		free(d);
-	}
+	fake_free_devices(&vm);
 	return 0;
 }
 
@@ -1022,11 +1007,11 @@ static void test_create_failures(void **state)
 {
 	struct vcpu extra = { .vm = &vm, .id = 1 };
 
-	fail_alloc = true;
+	fake_device_alloc_fails = true;
 	assert_int_equal(vcpu_apic_create(&extra), -1);
 	assert_null(extra.apic);
 	assert_int_equal(vm_apic_create(&vm), -1);
-	fail_alloc = false;
+	fake_device_alloc_fails = false;
 	/* The pages are taken (by the first vm_apic_create of setup). */
 	assert_int_equal(vm_apic_create(&vm), -1);
 }

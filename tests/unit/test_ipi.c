@@ -69,15 +69,7 @@ void vcpu_kick(struct vcpu *v) { kicks[v->id]++; }
 
 void *kzalloc(size_t size) { return calloc(1, size); }
 
-void *vm_device_alloc(struct vm *owner, size_t size)
-{
-	struct vm_device_state *d = calloc(1, sizeof(*d) + size);
-	if (!d)
-		return NULL;
-	d->next = owner->devices;
-	owner->devices = d;
-	return d->data;
-}
+#include "tests/unit/fake_device_list.h"
 
 static unsigned log_lines;
 static char last_log[256];
@@ -163,11 +155,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	while (vm.devices) {
-		struct vm_device_state *d = vm.devices;
-		vm.devices = d->next;
-		free(d);
-	}
+	fake_free_devices(&vm);
 	return 0;
 }
 

@@ -135,15 +135,7 @@ void vmm_vm_ended(struct vm *ended) { vms_ended++; }
 
 void *kzalloc(size_t size) { return calloc(1, size); }
 
-void *vm_device_alloc(struct vm *owner, size_t size)
-{
-	struct vm_device_state *d = calloc(1, sizeof(*d) + size);
-	if (!d)
-		return NULL;
-	d->next = owner->devices;
-	owner->devices = d;
-	return d->data;
-}
+#include "tests/unit/fake_device_list.h"
 
 void vm_log(const struct vm *owner, const char *fmt, ...) {}
 
@@ -248,11 +240,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	while (vm.devices) {
-		struct vm_device_state *d = vm.devices;
-		vm.devices = d->next;
-		free(d);
-	}
+	fake_free_devices(&vm);
 	return 0;
 }
 
