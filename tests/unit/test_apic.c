@@ -53,23 +53,8 @@ void vcpu_kick(struct vcpu *v) { (void)v; }
 static struct vm vm;
 static struct vcpu vcpus[2];
 
-void *kzalloc(size_t size) { return calloc(1, size); }
-
-/* Like vm.c: device state is remembered by the VM and freed with it. */
-
+#define FAKE_VM_LOG_RECORDER
 #include "tests/unit/fake_device_list.h"
-
-static unsigned log_lines;
-static char last_log[256];
-
-void vm_log(const struct vm *owner, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(last_log, sizeof(last_log), fmt, ap);
-	va_end(ap);
-	log_lines++;
-}
 
 #include "tests/unit/fake_timers.h"
 

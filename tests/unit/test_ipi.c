@@ -67,21 +67,8 @@ static struct vcpu *const cpu0 = &vcpus[0], *const cpu1 = &vcpus[1], *const cpu2
 static unsigned kicks[NCPUS];
 void vcpu_kick(struct vcpu *v) { kicks[v->id]++; }
 
-void *kzalloc(size_t size) { return calloc(1, size); }
-
+#define FAKE_VM_LOG_RECORDER
 #include "tests/unit/fake_device_list.h"
-
-static unsigned log_lines;
-static char last_log[256];
-
-void vm_log(const struct vm *owner, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(last_log, sizeof(last_log), fmt, ap);
-	va_end(ap);
-	log_lines++;
-}
 
 #include "tests/unit/fake_timers.h"
 
