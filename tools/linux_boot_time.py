@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Boot-to-shell time of a Linux guest, for make bench.
 
-    tools/linux_boot_time.py OUTDIR [--shells N] -- QEMU-ARGV...
+    tools/linux_boot_time.py OUTDIR [--shells N] [--timeout S] -- QEMU-ARGV...
 
 Runs QEMU with its serial port on FIFOs (OUTDIR/console.in/.out), copies the
 console to OUTDIR/serial.log, and prints `boot_to_shell_s=N.NN` (seconds
@@ -16,6 +16,10 @@ With --shells N (several VMs on a prefixed console, each booted with
 `presidio.poweroff`, which powers off right after its banner): the times are
 those of the N-th banner; nothing is typed. It then waits up to 30 s for
 QEMU to end (finish=qemu) and prints one `exits=...` line per VM.
+
+Always: `resets=N` if Presidio restarted a VM that reset the machine (a
+guest panic with panic=-1) before the banner, so that boot is not a clean
+one. --timeout: give up after S seconds (default 600).
 """
 import os
 import re
@@ -26,19 +30,24 @@ import time
 BANNER = re.compile(rb"Presidio guest: Linux .* up, busybox shell on the console")
 SHELL = re.compile(rb"Enter 'help' for a list of built-in commands")
 VM_START = re.compile(rb"\(presidio\) vm [^:]+: starting:")
+RESET = re.compile(rb"\(presidio\) vm [^:]+: the guest reset the machine")
 EXITS = re.compile(rb"\(presidio\) vm [^:]+: ([0-9]+ exits:[^\r\n]*)")
 TIMEOUT = 600
 LINGER = 30
 
 
 def parse_args(args):
-    out_dir, shells = args[0], None
+    out_dir, shells, timeout = args[0], None, TIMEOUT
     rest = args[1:]
-    if rest[:1] == ["--shells"]:
-        shells, rest = int(rest[1]), rest[2:]
+    while rest[:1] in (["--shells"], ["--timeout"]):
+        if rest[0] == "--shells":
+            shells = int(rest[1])
+        else:
+            timeout = float(rest[1])
+        rest = rest[2:]
     if rest[:1] != ["--"]:
-        sys.exit("usage: linux_boot_time.py OUTDIR [--shells N] -- QEMU-ARGV...")
-    return out_dir, shells, rest[1:]
+        sys.exit("usage: linux_boot_time.py OUTDIR [--shells N] [--timeout S] -- QEMU-ARGV...")
+    return out_dir, shells, timeout, rest[1:]
 
 
 class Console:
@@ -59,7 +68,7 @@ class Console:
 
 
 def main():
-    out_dir, shells, argv = parse_args(sys.argv[1:])
+    out_dir, shells, timeout, argv = parse_args(sys.argv[1:])
     os.makedirs(out_dir, exist_ok=True)
     base = os.path.join(out_dir, "console")
     for suffix in (".in", ".out"):
@@ -76,7 +85,7 @@ def main():
     boot_time = vm_start = None
     with open(os.path.join(out_dir, "serial.log"), "wb") as log:
         con = Console(output, log)
-        while proc.poll() is None and time.monotonic() - started < TIMEOUT:
+        while proc.poll() is None and time.monotonic() - started < timeout:
             chunk = con.read()
             now = time.monotonic() - started
             if vm_start is None and VM_START.search(con.seen):
@@ -84,6 +93,9 @@ def main():
                 print(f"vm_start_s={vm_start:.2f}", flush=True)
             if boot_time is None and len(BANNER.findall(con.seen)) >= want:
                 boot_time = now
+                resets = len(RESET.findall(con.seen))
+                if resets:
+                    print(f"resets={resets}", flush=True)
                 print(f"boot_to_shell_s={boot_time:.2f}", flush=True)
                 if vm_start is not None:
                     print(f"vm_to_shell_s={boot_time - vm_start:.2f}", flush=True)
