@@ -110,7 +110,9 @@ test: deps
 	$(MAKE) all iso guests linux-guest unit-tests fuzz-targets
 	tests/run.sh
 
-# Exit-path costs on both backends (instruction counts; see tools/bench.sh).
+# Exit-path costs on both backends, the IPI round trip between two vCPUs
+# (instruction counts) and Linux boot times with 1 and 2 vCPUs and VMs
+# (wall seconds); see tools/bench.sh.
 bench: deps
 	$(MAKE) all guests linux-guest
 	tools/bench.sh

@@ -31,8 +31,9 @@ GUEST_LIB_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/*
 HOSTILE_OBJS := $(patsubst guests/%.c,$(GUEST_OBJ)/%.o,$(wildcard guests/hostile_*.c)) \
 	$(patsubst guests/%.asm,$(GUEST_OBJ)/%.o,$(wildcard guests/hostile_*.asm))
 
-# The smp guest: its AP side, the MADT reader and the real-mode trampoline.
-SMP_OBJS := $(GUEST_OBJ)/smp_cpu.o $(GUEST_OBJ)/smp_madt.o $(GUEST_OBJ)/smp_trampoline.o
+# The smp guest: its AP side (the MADT reader, the clock, the local APIC and
+# the AP start-up with its trampoline are in guests/lib, shared with bench).
+SMP_OBJS := $(GUEST_OBJ)/smp_cpu.o
 
 GUEST_IMAGES := $(GUEST_ELF_NAMES:%=$(GUEST_BUILD)/%.elf) $(GUEST_BUILD)/modes.bin $(GUEST_BUILD)/reset.bin \
 	$(GUEST_BUILD)/hostile16.bin $(GUEST_BUILD)/spin.bin

@@ -1,7 +1,7 @@
 /*
  * smp: a VM's multiprocessor support, seen from the BSP. The CPUs come from
  * the ACPI MADT; each AP is started by INIT-SIPI-SIPI through the xAPIC ICR
- * into a real-mode trampoline (guests/smp_trampoline.asm) and then runs
+ * into a real-mode trampoline (guests/lib/ap_start.c) and then runs
  * commands in guests/smp_cpu.c. Checked: CPU identities, IPIs both ways
  * (fixed physical, NMI, broadcast, flat logical, lowest priority), a shared
  * lock-prefixed counter and a ticket spinlock, and an INIT that stops a
@@ -17,7 +17,6 @@
 #include "x86.h"
 
 #define PAGE_SIZE 4096u
-#define PAGE_SHIFT 12
 #define REAL_MODE_SEGMENT_SHIFT 4
 /* Below the Multiboot information (Presidio and QEMU put it at 0x9000). */
 #define TRAMPOLINE_FIRST 0x7000u   /* SIPI vector 0x07 */
@@ -25,9 +24,6 @@
 #define OPCODE_HLT 0xf4
 #define AP_STACK_SIZE 4096
 
-/* SDM vol. 3 8.4.4.1: 10 ms after INIT, 200 us between the SIPIs. */
-#define INIT_DELAY_US 10000
-#define SIPI_DELAY_US 200
 #define AP_START_TIMEOUT_MS 1000
 #define COMMAND_TIMEOUT_MS 1000
 #define IPI_TIMEOUT_MS 500
@@ -224,37 +220,20 @@ static void check_identity(uint32_t i)
 
 /* --- starting APs --- */
 
-static void install_trampoline(uint32_t page)
-{
-	struct pseudo_descriptor gdtr;
-	asm volatile("sgdt %0" : "=m"(gdtr));
-	uint32_t size = (uint32_t)(smp_trampoline_end - smp_trampoline_start);
-	memcpy((void *)page, smp_trampoline_start, size);
-	memcpy((void *)(page + (uint32_t)(smp_trampoline_gdtr - smp_trampoline_start)), &gdtr, sizeof(gdtr));
-}
-
-static uint32_t sipi_vector(uint32_t page)
-{
-	return page >> PAGE_SHIFT;
-}
-
 static bool send_init(uint32_t i)
 {
-	bool idle = icr_send(cpus[i].apic_id, ICR_INIT | ICR_ASSERT);
-	delay_us(INIT_DELAY_US);
-	return idle;
+	uint32_t stuck = ap_send_init(cpus[i].apic_id);
+	icr_count(AP_INIT_SENDS, stuck);
+	return !stuck;
 }
 
 /* Two SIPIs as the SDM does it; a started AP ignores the second. */
 static bool send_sipis(uint32_t i, uint32_t page)
 {
 	ap_boot_index = i;
-	ap_boot_stack = (uint32_t)&ap_stacks[i][AP_STACK_SIZE];
-	asm volatile("" : : : "memory");
-	bool idle = icr_send(cpus[i].apic_id, ICR_STARTUP | ICR_ASSERT | sipi_vector(page));
-	delay_us(SIPI_DELAY_US);
-	idle &= icr_send(cpus[i].apic_id, ICR_STARTUP | ICR_ASSERT | sipi_vector(page));
-	return idle;
+	uint32_t stuck = ap_send_sipis(cpus[i].apic_id, page, ap_main, &ap_stacks[i][AP_STACK_SIZE]);
+	icr_count(AP_SIPI_SENDS, stuck);
+	return !stuck;
 }
 
 /* Waits for the AP to report in from `page`, then for one command round
@@ -287,7 +266,7 @@ static void start_ap(uint32_t i)
 	      ICR_IDLE_TIMEOUT_MS);
 	if (expect_started(i, TRAMPOLINE_FIRST, before,
 			   name("cpu %u (APIC ID %u) started by INIT-SIPI-SIPI at vector 0x%02x", i, c->apic_id,
-				sipi_vector(TRAMPOLINE_FIRST))))
+				ap_sipi_vector(TRAMPOLINE_FIRST))))
 		check_identity(i);
 }
 
@@ -496,7 +475,7 @@ static void check_init_restart(void)
 		return;
 	}
 	struct smp_cpu *c = &cpus[i];
-	install_trampoline(TRAMPOLINE_RESTART);
+	ap_trampoline_install(TRAMPOLINE_RESTART);
 	/* An AP wrongly started at the old page halts there and never reports. */
 	memset((void *)TRAMPOLINE_FIRST, OPCODE_HLT, PAGE_SIZE);
 	uint32_t before = c->started;
@@ -510,7 +489,7 @@ static void check_init_restart(void)
 	check(idle, name("cpu %u: ICR idle after INIT, SIPI, SIPI to a running AP", i),
 	      "delivery status pending after %u ms", ICR_IDLE_TIMEOUT_MS);
 	if (!expect_started(i, TRAMPOLINE_RESTART, before,
-			    name("cpu %u starts over at vector 0x%02x after INIT", i, sipi_vector(TRAMPOLINE_RESTART))))
+			    name("cpu %u starts over at vector 0x%02x after INIT", i, ap_sipi_vector(TRAMPOLINE_RESTART))))
 		return;
 	check(c->entry_svr == LAPIC_SVR_RESET && c->entry_ldr == 0,
 	      name("INIT reset cpu %u's local APIC (SVR 0x%x, LDR 0)", i, LAPIC_SVR_RESET), "SVR 0x%x LDR 0x%x",
@@ -560,7 +539,6 @@ static void setup_bsp(void)
 void guest_main(void)
 {
 	install_interrupt_handlers();
-	asm volatile("sidt %0" : "=m"(ap_idtr));
 	check(clock_init(), "PIT channel 2 calibrates the TSC", "OUT2 never went high; timeouts assume %u kHz",
 	      clock_tsc_khz());
 	printf("guest smp: TSC %u kHz\n", clock_tsc_khz());
@@ -574,7 +552,7 @@ void guest_main(void)
 	if (cpu_count == 1)
 		printf("guest smp: skipped with 1 CPU: AP start-up, IPIs between CPUs, NMI IPIs, INIT restart\n");
 	if (cpu_count > 1)
-		install_trampoline(TRAMPOLINE_FIRST);
+		ap_trampoline_install(TRAMPOLINE_FIRST);
 	for (uint32_t i = 1; i < cpu_count; i++)
 		start_ap(i);
 	check_ipis();

@@ -1,11 +1,14 @@
 /*
- * smp guest: the CPUs from the ACPI MADT (ACPI 6.4 sections 5.2.5, 5.2.7,
+ * The CPUs from the ACPI MADT (ACPI 6.4 sections 5.2.5, 5.2.7,
  * 5.2.8, 5.2.12). The RSDP lies on a 16-byte boundary in the BIOS area;
  * from revision 2 on its XSDT (64-bit pointers) is preferred, else the
  * RSDT. Local APIC (type 0) and local x2APIC (type 9) entries with the
  * Enabled flag are the CPUs.
  */
-#include "smp.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "madt.h"
 #include "string.h"
 
 #define BIOS_AREA_START 0xe0000u
@@ -124,7 +127,7 @@ static void add_cpu(struct madt_cpus *out, uint32_t apic_id, uint32_t flags, boo
 		out->disabled++;
 		return;
 	}
-	if (out->count < SMP_MAX_CPUS)
+	if (out->count < MADT_MAX_CPUS)
 		out->apic_id[out->count] = apic_id;
 	out->count++;
 	if (x2apic)
