@@ -339,6 +339,20 @@ static void deliver_events(struct vcpu *v)
 	}
 }
 
+/* Is there anything for the VM's lock before this entry: a timer of this
+ * vCPU due, an interrupt or NMI that may be waiting, a window to close, a
+ * halted vCPU to wake? Most entries have none and take no lock (with
+ * vCPUs on several CPUs the lock would otherwise be taken on every entry
+ * of every vCPU). 'next' is the vCPU's earliest timer deadline. */
+static bool events_or_timers_due(struct vcpu *v, u64 *next)
+{
+	*next = vtime_next_deadline(v->vm, v);
+	if (__atomic_load_n(&v->irq_check, __ATOMIC_RELAXED) || v->window_requested ||
+	    __atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED) || v->run_state != VCPU_RUNNABLE)
+		return true;
+	return *next != VTIMER_INACTIVE && vm_time_ns(v->vm) >= *next;
+}
+
 /* What others asked of this vCPU (vcpu_request.h), on its own CPU. */
 static void handle_requests(struct vcpu *v)
 {
@@ -384,13 +398,16 @@ void vcpu_run_slice(struct vcpu *v)
 	v->slice_end_ns = sched_cpu_shared(v) ? vm_time_ns(vm) + SCHED_SLICE_NS : VTIMER_INACTIVE;
 	while (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		handle_requests(v);
-		spin_lock(&vm->lock);
-		u64 next = vtime_fire_due(vm, v);
-		if (v->run_state == VCPU_HALTED)
-			check_wake_up(v);
-		if (v->run_state == VCPU_RUNNABLE)
-			deliver_events(v);
-		spin_unlock(&vm->lock);
+		u64 next;
+		if (events_or_timers_due(v, &next)) {
+			spin_lock(&vm->lock);
+			next = vtime_fire_due(vm, v);
+			if (v->run_state == VCPU_HALTED)
+				check_wake_up(v);
+			if (v->run_state == VCPU_RUNNABLE)
+				deliver_events(v);
+			spin_unlock(&vm->lock);
+		}
 		if (v->run_state != VCPU_RUNNABLE)
 			break;
 		if (v->slice_end_ns != VTIMER_INACTIVE && (vm_time_ns(vm) >= v->slice_end_ns || sched_resched(v)))
