@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Boot the Presidio ISO interactively in Bochs (Intel VT-x emulation).
 #   tools/run-bochs.sh [ISO] [CPU-MODEL]   (defaults build/presidio.iso, corei7_skylake_x)
+# Two CPUs (BOCHS_CPUS), as the QEMU runner has: the default VM has 2 vCPUs.
 # `bochs --help cpu` lists the models. COM1 is this terminal; Bochs' own log
 # goes to build/bochs/bochs.log. Ctrl-C breaks into the Bochs debugger,
 # where `q` quits and `c` continues. When Presidio has halted for good (its
@@ -29,7 +30,7 @@ else
 fi
 
 "$root/tools/bochsrc.py" --iso "$iso" "${com1[@]}" --log "$dir/bochs.log" \
-	--model "$model" --megs "$megs" --clock-sync none --out "$dir/bochsrc"
+	--model "$model" --megs "$megs" --cpus "${BOCHS_CPUS:-2}" --clock-sync none --out "$dir/bochsrc"
 echo c >"$dir/debugger.rc"
 rm -f "$dir/bochs.log" "$dir/bochs.pid" "$dir/halted"
 
