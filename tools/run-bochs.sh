@@ -41,9 +41,11 @@ run_bochs() {
 		bochs -q -f "$dir/bochsrc" -rc "$dir/debugger.rc"
 }
 
-# Presidio ends every run, and every fatal error, with CLI; HLT (it idles
-# with STI; HLT), and Bochs logs "HLT instruction with IF=0" for it: nothing
-# can wake that CPU any more, so stop Bochs.
+# Presidio ends every run, and every fatal error, with CLI; HLT on the boot
+# CPU (it idles with STI; HLT), and Bochs logs "HLT instruction with IF=0"
+# for it: nothing can wake that CPU any more, so stop Bochs. Only CPU0's
+# line counts: the BIOS parks the other CPUs the same way before Presidio
+# starts them.
 stop_when_halted() {
 	local pid=
 	for _ in $(seq 100); do
@@ -52,7 +54,7 @@ stop_when_halted() {
 	done
 	[[ -n "$pid" ]] || return 0
 	# Not a pipeline: that would wait for tail, which ends with Bochs.
-	if grep -q -m1 'HLT instruction with IF=0' < <(tail -F -n +1 --pid="$pid" "$dir/bochs.log" 2>/dev/null); then
+	if grep -q -m1 '\[CPU0 *\] .*HLT instruction with IF=0' < <(tail -F -n +1 --pid="$pid" "$dir/bochs.log" 2>/dev/null); then
 		sleep 1 # the last serial bytes
 		touch "$dir/halted"
 		kill "$pid" 2>/dev/null || true
