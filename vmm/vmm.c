@@ -6,7 +6,6 @@
 #include "vmm/vm.h"
 #include "vmm/vm_config.h"
 #include "vmm/sched.h"
-#include "lib/spinlock.h"
 #include "lib/string.h"
 #include "boot/bootinfo.h"
 #include "boot/options.h"
@@ -40,8 +39,7 @@ struct run_summary {
 	unsigned ran, succeeded, failed;
 };
 
-static struct run_summary summary;
-static struct spinlock summary_lock;
+static struct run_summary summary; /* counted from any CPU: count() */
 static u32 vms_live;             /* VMs not yet ended for good */
 static const struct hv_options *run_options;
 
@@ -51,11 +49,17 @@ struct vm_slot {
 	unsigned index;
 	int after;               /* slot that must end first (after=), -1: none */
 	bool placed;             /* cpu_of counts in the scheduler's balance */
+	bool invalid;            /* its description is incomplete: never started */
 	unsigned cpu_of[VM_MAX_VCPUS];
 	unsigned resets, quick_resets;
 };
 static struct vm_slot slots[VM_CONFIG_MAX_VMS];
 _Static_assert(VM_CONFIG_MAX_VCPUS == VM_MAX_VCPUS, "one vCPU limit");
+
+static void count(unsigned *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
 
 static void report(const struct vm *vm)
 {
@@ -69,12 +73,7 @@ static void report(const struct vm *vm)
 	} else {
 		vm_log(vm, "stopped: %s", vm->stop_reason);
 	}
-	spin_lock(&summary_lock);
-	if (success)
-		summary.succeeded++;
-	else
-		summary.failed++;
-	spin_unlock(&summary_lock);
+	count(success ? &summary.succeeded : &summary.failed);
 }
 
 static void finish(void)
@@ -110,11 +109,8 @@ static bool start(struct vm_slot *slot)
 	       slot->resets ? "restarting" : "starting", (unsigned long long)(vm->ram_size / MiB),
 	       vm->vcpu_count, vm->vcpu_count > 1 ? "s" : "", cpus, backend->name,
 	       cfg->debug_exit ? ", debug-exit port" : "", cfg->cmdline);
-	if (!slot->resets) {
-		spin_lock(&summary_lock);
-		summary.ran++;
-		spin_unlock(&summary_lock);
-	}
+	if (!slot->resets)
+		count(&summary.ran);
 	vm->vcpus_active = vm->vcpu_count;
 	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < vm->vcpu_count; i++)
@@ -130,9 +126,7 @@ static void start_or_retire(struct vm_slot *slot)
 {
 	if (start(slot))
 		return;
-	spin_lock(&summary_lock);
-	summary.failed++;
-	spin_unlock(&summary_lock);
+	count(&summary.failed);
 	retire(slot);
 }
 
@@ -162,6 +156,15 @@ static void retire(struct vm_slot *slot)
 		finish();
 }
 
+/* The configuration named 'name', or -1. */
+static int config_index(const char *name)
+{
+	for (unsigned i = 0; name[0] && i < configs.count; i++)
+		if (!strcmp(configs.vm[i].name, name))
+			return (int)i;
+	return -1;
+}
+
 /* after=NAME: the slot of VM NAME, or -1 (at boot) when there is none or
  * the chain of after= words loops. */
 static int resolve_after(unsigned index)
@@ -169,25 +172,17 @@ static int resolve_after(unsigned index)
 	const char *name = configs.vm[index].after;
 	if (!name[0])
 		return -1;
-	int target = -1;
-	for (unsigned i = 0; i < configs.count; i++)
-		if (!strcmp(configs.vm[i].name, name))
-			target = (int)i;
+	int target = config_index(name);
 	if (target < 0) {
 		pr_warn("vm %s: after=%s names no VM; it starts at boot", configs.vm[index].name, name);
 		return -1;
 	}
-	int at = target;
-	for (unsigned steps = 0; at >= 0 && steps <= configs.count; steps++) {
+	for (int at = target, steps = 0; at >= 0 && steps <= (int)configs.count; steps++) {
 		if (at == (int)index) {
 			pr_warn("vm %s: its after= words go round in a circle; it starts at boot", configs.vm[index].name);
 			return -1;
 		}
-		const char *next = configs.vm[at].after;
-		at = -1;
-		for (unsigned i = 0; next[0] && i < configs.count; i++)
-			if (!strcmp(configs.vm[i].name, next))
-				at = (int)i;
+		at = config_index(configs.vm[at].after);
 	}
 	return target;
 }
@@ -229,7 +224,7 @@ void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *optio
 	if (!backend || !host_cpu_usable(host_cpu_index())) {
 		pr_err("cannot run VMs: %s", backend ? "VT is off on this CPU (see above)"
 						      : "not on this CPU yet (see the warning above)");
-		summary.failed = configs.count;
+		summary.failed = configs.count; /* one CPU so far: no other counts */
 		finish();
 		return;
 	}
@@ -237,21 +232,24 @@ void vmm_run_boot_vms(const struct boot_info *bi, const struct hv_options *optio
 	if (configs.count == 1 && !configs.vm[0].console_set)
 		configs.vm[0].raw_console = true;
 	vms_live = configs.count + 1; /* held until every VM is started */
-	for (unsigned i = 0; i < configs.count; i++)
+	for (unsigned i = 0; i < configs.count; i++) {
 		slots[i] = (struct vm_slot){ .cfg = &configs.vm[i], .index = i, .after = -1 };
+		slots[i].invalid = vm_config_check(slots[i].cfg, err, sizeof(err)) != 0;
+		if (slots[i].invalid)
+			pr_err("%s; VM not started", err);
+	}
+	/* Every after= is resolved before any slot retires and starts its waiters. */
 	for (unsigned i = 0; i < configs.count; i++)
-		if (vm_config_check(slots[i].cfg, err, sizeof(err)) == 0)
+		if (!slots[i].invalid)
 			slots[i].after = resolve_after(i);
 	for (unsigned i = 0; i < configs.count; i++) {
 		struct vm_slot *slot = &slots[i];
-		if (vm_config_check(slot->cfg, err, sizeof(err))) {
-			pr_err("%s; VM not started", err);
-			summary.failed++;
+		if (slot->invalid) {
+			count(&summary.failed);
 			retire(slot);
-			continue;
-		}
-		if (slot->after < 0)
+		} else if (slot->after < 0) {
 			launch(slot);
+		}
 	}
 	if (__atomic_sub_fetch(&vms_live, 1, __ATOMIC_ACQ_REL) == 0)
 		finish();
