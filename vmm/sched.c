@@ -7,7 +7,6 @@
 #include "vmm/vm.h"
 #include "vmm/vmm.h"
 #include "vmm/backend.h"
-#include "lib/print.h"
 #include "lib/spinlock.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"

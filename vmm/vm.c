@@ -285,9 +285,15 @@ static bool wakeable(struct vcpu *v, bool interrupts_enabled)
 	return interrupts_enabled && vtime_next_deadline(v->vm, v) != VTIMER_INACTIVE;
 }
 
+/* What ends a HLT: an NMI, or an interrupt when IF is set. */
+static bool wake_event_pending(struct vcpu *v, bool interrupts_enabled)
+{
+	return (interrupts_enabled && vcpu_interrupt_pending(v)) || __atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED);
+}
+
 bool vcpu_halt(struct vcpu *v, bool interrupts_enabled)
 {
-	if ((interrupts_enabled && vcpu_interrupt_pending(v)) || __atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED))
+	if (wake_event_pending(v, interrupts_enabled))
 		return true; /* the run loop injects it */
 	if (!wakeable(v, interrupts_enabled))
 		return false;
@@ -299,7 +305,7 @@ bool vcpu_halt(struct vcpu *v, bool interrupts_enabled)
 /* A halted vCPU with something to take is runnable again (VM lock held). */
 static void check_wake_up(struct vcpu *v)
 {
-	if ((v->halt_interrupts && vcpu_interrupt_pending(v)) || __atomic_load_n(&v->nmi_pending, __ATOMIC_RELAXED))
+	if (wake_event_pending(v, v->halt_interrupts))
 		v->run_state = VCPU_RUNNABLE;
 }
 
